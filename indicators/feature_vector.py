@@ -1,0 +1,66 @@
+"""FeatureVector: the features of ``compute_features`` as backtrader lines."""
+
+from __future__ import annotations
+
+import array
+
+import backtrader as bt
+import numpy as np
+
+from indicators.features import DEFAULT_SPEC, feature_matrix, warmup_bars
+from indicators.run_guards import refuse_exactbars
+from models.feature_spec import FEATURE_NAMES
+
+
+def line_values(line: bt.LineSeries, end: int) -> np.ndarray:
+    """The first ``end`` values of a preloaded line as float64 (a copy)."""
+    return np.asarray(line.array[:end], dtype=np.float64)
+
+
+def write_line(line: bt.LineSeries, start: int, values: np.ndarray) -> None:
+    """Write ``values`` into a line's buffer from index ``start`` (runonce mode)."""
+    line.array[start : start + len(values)] = array.array(
+        "d", np.ascontiguousarray(values, dtype=np.float64).tobytes()
+    )
+
+
+class FeatureVector(bt.Indicator):
+    """The trading-side twin of ``indicators.compute_features``: one line per feature.
+
+    Formula: exactly ``compute_features`` (TA-Lib), bar for bar, in every run mode.
+
+    - runonce: ``once`` runs the feature code over the preloaded arrays up to ``end``; TA-Lib is
+      causal, so bar i only ever sees bars <= i.
+    - next mode, ``preload=False`` and live: ``next`` runs the same code over the trailing
+      ``spec.next_history`` bars and keeps the last row. Unstable-period smoothing (Wilder, EMA)
+      has forgotten its seed long before that, so the values match the full-history ones.
+
+    minperiod is ``warmup_bars(spec) + 1``: the first bar with every feature defined.
+    """
+
+    alias = ("Features",)
+    lines = FEATURE_NAMES
+    params = (("spec", DEFAULT_SPEC),)
+    plotinfo = dict(plot=False)
+
+    def __init__(self) -> None:
+        refuse_exactbars(self)
+        self.addminperiod(warmup_bars(self.p.spec) + 1)
+
+    def _ohlcv(self, end: int | None = None, size: int | None = None) -> list[np.ndarray]:
+        d = self.data
+        src = (d.open, d.high, d.low, d.close, d.volume)
+        if size is not None:
+            return [np.asarray(line.get(size=size), dtype=np.float64) for line in src]
+        return [line_values(line, end) for line in src]
+
+    def next(self) -> None:
+        size = min(len(self.data), self.p.spec.next_history)
+        last_row = feature_matrix(*self._ohlcv(size=size), spec=self.p.spec)[-1]
+        for j, value in enumerate(last_row):
+            self.lines[j][0] = value
+
+    def once(self, start: int, end: int) -> None:
+        matrix = feature_matrix(*self._ohlcv(end=end), spec=self.p.spec)
+        for j in range(matrix.shape[1]):
+            write_line(self.lines[j], start, matrix[start:end, j])

@@ -1,0 +1,169 @@
+"""The one feature definition, shared by training and trading.
+
+``feature_matrix`` is the numpy core; ``compute_features`` wraps it for DataFrames and
+``FeatureVector`` calls it inside backtrader. Every feature is stationary (returns, ratios,
+oscillators), never a raw price level, and causal: TA-Lib computes each output from earlier inputs
+only, so the value at bar t depends on bars <= t.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+import talib
+
+from models.errors import DataError
+from models.feature_spec import FeatureSpec
+
+DEFAULT_SPEC = FeatureSpec()
+# A standard deviation below this (relative to the level) is treated as zero: TA-Lib's running
+# sums leave ~1e-8 noise on constant inputs such as the zero volume of index data.
+_FLAT_STD = 1e-7
+
+
+def _safe_ratio(num: np.ndarray, den: np.ndarray, flat_den: np.ndarray) -> np.ndarray:
+    """num / den, with 0 where the denominator is (numerically) flat."""
+    out = np.zeros_like(num)
+    ok = ~flat_den
+    np.divide(num, den, out=out, where=ok)
+    out[np.isnan(num) | np.isnan(den)] = np.nan
+    return out
+
+
+def feature_matrix(
+    open_: np.ndarray,
+    high: np.ndarray,
+    low: np.ndarray,
+    close: np.ndarray,
+    volume: np.ndarray,
+    spec: FeatureSpec = DEFAULT_SPEC,
+) -> np.ndarray:
+    """Compute the (n_bars, n_features) float64 feature matrix; warm-up rows are NaN.
+
+    Columns follow ``spec.names``. ``open_`` is accepted for a complete OHLCV signature (the
+    ``ta-v1`` set does not use it).
+    """
+    del open_  # the ta-v1 set uses high/low/close/volume only
+    h = np.ascontiguousarray(high, dtype=np.float64)
+    lo = np.ascontiguousarray(low, dtype=np.float64)
+    c = np.ascontiguousarray(close, dtype=np.float64)
+    v = np.ascontiguousarray(volume, dtype=np.float64)
+    n = c.shape[0]
+    log_c = np.log(c)
+
+    def log_return(lag: int) -> np.ndarray:
+        out = np.full(n, np.nan)
+        if n > lag:
+            out[lag:] = log_c[lag:] - log_c[:-lag]
+        return out
+
+    ret_1 = log_return(1)
+    rsi = talib.RSI(c, timeperiod=spec.rsi_period) / 100.0 - 0.5
+    _, _, macd_hist = talib.MACD(
+        c, fastperiod=spec.macd_fast, slowperiod=spec.macd_slow, signalperiod=spec.macd_signal
+    )
+    atr = talib.ATR(h, lo, c, timeperiod=spec.atr_period)
+    upper, _, lower = talib.BBANDS(
+        c, timeperiod=spec.bb_period, nbdevup=spec.bb_dev, nbdevdn=spec.bb_dev, matype=0
+    )
+    band = upper - lower
+    adx = talib.ADX(h, lo, c, timeperiod=spec.adx_period) / 100.0
+    di_spread = (
+        talib.PLUS_DI(h, lo, c, timeperiod=spec.adx_period)
+        - talib.MINUS_DI(h, lo, c, timeperiod=spec.adx_period)
+    ) / 100.0
+    realized_vol = talib.STDDEV(ret_1, timeperiod=spec.vol_period, nbdev=1.0)
+    # log1p keeps zero volume (index data) finite; a flat window gives a z-score of 0.
+    log_v = np.log1p(np.maximum(v, 0.0))
+    vol_mean = talib.SMA(log_v, timeperiod=spec.volume_period)
+    vol_std = talib.STDDEV(log_v, timeperiod=spec.volume_period, nbdev=1.0)
+    volume_z = _safe_ratio(log_v - vol_mean, vol_std, vol_std <= _FLAT_STD * (1.0 + vol_mean))
+    hl = h - lo
+    flat_bar = hl <= 0.0
+    close_location = _safe_ratio(c - lo, hl, flat_bar) - np.where(flat_bar, 0.0, 0.5)
+    sma = talib.SMA(c, timeperiod=spec.sma_period)
+    willr = talib.WILLR(h, lo, c, timeperiod=spec.willr_period) / 100.0 + 0.5
+
+    columns = {
+        "ret_1": ret_1,
+        "ret_5": log_return(5),
+        "ret_20": log_return(20),
+        "rsi_14": rsi,
+        "macd_hist": macd_hist / c,
+        "atr_ratio": atr / c,
+        "bb_pctb": _safe_ratio(c - lower, band, band <= _FLAT_STD * c) - 0.5,
+        "adx_14": adx,
+        "di_spread": di_spread,
+        "realized_vol_20": realized_vol,
+        "volume_z_20": volume_z,
+        "hl_range": np.log(h / lo),
+        "close_location": close_location,
+        "sma_gap_50": log_c - np.log(sma),
+        "willr_14": willr,
+    }
+    matrix = np.empty((n, len(spec.names)), dtype=np.float64)
+    for j, name in enumerate(spec.names):
+        matrix[:, j] = columns[name]
+    # TA-Lib returns NaN during its own warm-up; make the warm-up block uniform so that a row is
+    # either fully defined or fully NaN.
+    matrix[: min(warmup_bars(spec), n)] = np.nan
+    return matrix
+
+
+def compute_features(df: pd.DataFrame, spec: FeatureSpec = DEFAULT_SPEC) -> pd.DataFrame:
+    """Features of an OHLCV frame (columns open, high, low, close, volume; datetime index).
+
+    The first ``warmup_bars(spec)`` rows are NaN; after them no value is NaN or infinite.
+    """
+    missing = [c for c in ("open", "high", "low", "close", "volume") if c not in df.columns]
+    if missing:
+        raise DataError(f"OHLCV frame lacks column(s) {missing}")
+    matrix = feature_matrix(
+        df["open"].to_numpy(dtype=np.float64),
+        df["high"].to_numpy(dtype=np.float64),
+        df["low"].to_numpy(dtype=np.float64),
+        df["close"].to_numpy(dtype=np.float64),
+        df["volume"].to_numpy(dtype=np.float64),
+        spec,
+    )
+    return pd.DataFrame(matrix, index=df.index, columns=list(spec.names))
+
+
+@lru_cache(maxsize=16)
+def warmup_bars(spec: FeatureSpec = DEFAULT_SPEC) -> int:
+    """Index of the first bar at which every feature is defined (the feature warm-up).
+
+    Found from TA-Lib's own lookbacks, by running the raw computation on a smooth series that
+    keeps every indicator defined; a FeatureVector's minperiod is this plus one.
+    """
+    n = 4 * max(spec.sma_period, spec.macd_slow + spec.macd_signal, 3 * spec.adx_period) + 50
+    t = np.arange(n, dtype=np.float64)
+    close = 100.0 + 5.0 * np.sin(t / 7.0) + 0.01 * t
+    high, low = close + 1.0 + 0.2 * np.cos(t), close - 1.0 - 0.2 * np.sin(t / 3.0)
+    volume = 1000.0 + 100.0 * np.sin(t / 5.0)
+    defined = _raw_defined_rows(high, low, close, volume, spec)
+    return int(np.argmax(defined))
+
+
+def _raw_defined_rows(
+    high: np.ndarray, low: np.ndarray, close: np.ndarray, volume: np.ndarray, spec: FeatureSpec
+) -> np.ndarray:
+    lookbacks = [
+        talib.RSI(close, timeperiod=spec.rsi_period),
+        talib.MACD(close, spec.macd_fast, spec.macd_slow, spec.macd_signal)[2],
+        talib.ATR(high, low, close, timeperiod=spec.atr_period),
+        talib.BBANDS(close, timeperiod=spec.bb_period)[0],
+        talib.ADX(high, low, close, timeperiod=spec.adx_period),
+        talib.PLUS_DI(high, low, close, timeperiod=spec.adx_period),
+        talib.SMA(close, timeperiod=spec.sma_period),
+        talib.WILLR(high, low, close, timeperiod=spec.willr_period),
+        talib.SMA(volume, timeperiod=spec.volume_period),
+    ]
+    defined = np.ones(close.shape[0], dtype=bool)
+    for series in lookbacks:
+        defined &= np.isfinite(series)
+    # log returns: ret_20 needs 20 earlier bars; realized vol needs vol_period returns.
+    defined[: max(20, spec.vol_period)] = False
+    return defined

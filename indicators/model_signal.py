@@ -1,0 +1,101 @@
+"""ModelSignal: the AttentionLSTM's probabilities as backtrader lines."""
+
+from __future__ import annotations
+
+import logging
+
+import backtrader as bt
+import numpy as np
+
+from indicators.feature_vector import FeatureVector, line_values, write_line
+from indicators.features import warmup_bars
+from models.artifact import Artifact, load_artifact
+from models.inference import BatchedPredictor, StreamingPredictor
+
+logger = logging.getLogger(__name__)
+
+
+class ModelSignal(bt.Indicator):
+    """Probabilities of down / flat / up over the model's horizon, and their confidence.
+
+    Formula: p = softmax(AttentionLSTM(scaled window of the last ``seq_len`` feature rows));
+    confidence = p_up - p_down, in [-1, 1].
+
+    - runonce: ``once`` scales the preloaded feature arrays and runs every window through the
+      model in batches on the device (each window ends at its own bar).
+    - next mode, ``preload=False`` and live feeds: ``next`` pushes one feature row into a
+      fixed-size rolling buffer on the device and runs that one window.
+
+    minperiod = feature warm-up (FeatureVector's minperiod) + seq_len - 1; nothing undefined
+    ever reaches the model.
+
+    Params: ``model_path`` (artifact directory), or ``artifact`` (an already loaded one, to share
+    it between feeds); ``device`` ("auto" = CUDA when available, else CPU); ``batch_size`` for
+    the batched path; ``threads`` (intra-op threads of the per-bar path on CPU; 1 is fastest for
+    batch-1 inference).
+    """
+
+    alias = ("AttentionLSTMSignal",)
+    lines = ("p_down", "p_flat", "p_up", "confidence")
+    params = (
+        ("model_path", None),
+        ("artifact", None),
+        ("device", "auto"),
+        ("batch_size", 4096),
+        ("threads", 1),
+    )
+    plotinfo = dict(subplot=True, plotname="ModelSignal")
+
+    def __init__(self) -> None:
+        artifact: Artifact = self.p.artifact or load_artifact(self.p.model_path)
+        self.artifact = artifact
+        self.features = FeatureVector(self.data, spec=artifact.feature_spec)
+        self._feature_minperiod = warmup_bars(artifact.feature_spec) + 1
+        self.addminperiod(self._feature_minperiod + artifact.seq_len - 1)
+        self._batched: BatchedPredictor | None = None
+        self._streaming: StreamingPredictor | None = None
+        self._last_len = 0
+
+    # -- per bar ----------------------------------------------------------------------------
+    def _push_current_row(self) -> bool:
+        """Feed this bar's feature row to the rolling buffer, once per bar."""
+        n = len(self.data)
+        if n == self._last_len or n < self._feature_minperiod:
+            return False
+        self._last_len = n
+        if self._streaming is None:
+            self._streaming = StreamingPredictor(self.artifact, self.p.device, self.p.threads)
+        row = np.fromiter((line[0] for line in self.features.lines), dtype=np.float64,
+                          count=self.artifact.feature_spec.n_features)
+        self._streaming.push(row)
+        return True
+
+    def prenext(self) -> None:
+        self._push_current_row()
+
+    def next(self) -> None:
+        if not self._push_current_row():
+            return  # same bar seen again (another feed advanced): lines already hold it
+        p_down, p_flat, p_up = self._streaming.predict()
+        self.lines.p_down[0] = p_down
+        self.lines.p_flat[0] = p_flat
+        self.lines.p_up[0] = p_up
+        self.lines.confidence[0] = p_up - p_down
+
+    # -- whole history (runonce) -----------------------------------------------------------
+    def once(self, start: int, end: int) -> None:
+        if start >= end:
+            return
+        if self._batched is None:
+            self._batched = BatchedPredictor(self.artifact, self.p.device, self.p.batch_size,
+                                             threads=None)
+        first_row = start - self.artifact.seq_len + 1
+        features = np.column_stack(
+            [line_values(line, end)[first_row:] for line in self.features.lines]
+        )
+        probs = self._batched.probabilities(features, self.artifact.seq_len - 1,
+                                            features.shape[0])
+        write_line(self.lines.p_down, start, probs[:, 0])
+        write_line(self.lines.p_flat, start, probs[:, 1])
+        write_line(self.lines.p_up, start, probs[:, 2])
+        write_line(self.lines.confidence, start, probs[:, 2] - probs[:, 0])

@@ -1,0 +1,193 @@
+"""Model artifacts: ``model.safetensors`` (weights) + ``meta.json`` (everything else).
+
+Loading never unpickles: safetensors is a plain tensor format and the rest is JSON. The weights'
+sha256 is recorded in meta.json and checked before the weights are parsed, so a tampered or
+swapped file (a pickle, say) is refused without being read as anything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import safetensors.torch
+import torch
+from safetensors import SafetensorError
+
+from models.errors import ArtifactError
+from models.feature_spec import FeatureSpec
+from models.labels import CLASS_NAMES
+from models.network import AttentionLSTM, ModelConfig
+from models.scaling import FeatureScaler
+
+logger = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+WEIGHTS_FILE = "model.safetensors"
+META_FILE = "meta.json"
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """A loaded, verified model with everything needed to feed it."""
+
+    path: Path
+    model: AttentionLSTM
+    model_config: ModelConfig
+    feature_spec: FeatureSpec
+    scaler: FeatureScaler
+    horizon: int
+    meta: dict[str, Any]
+
+    @property
+    def seq_len(self) -> int:
+        return self.model_config.seq_len
+
+    @property
+    def weights_sha256(self) -> str:
+        return str(self.meta["weights_sha256"])
+
+    @property
+    def trained_range(self) -> tuple[str, str]:
+        training = self.meta.get("training", {})
+        return str(training.get("start")), str(training.get("end"))
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def save_artifact(
+    out_dir: str | os.PathLike[str],
+    model: AttentionLSTM,
+    scaler: FeatureScaler,
+    feature_spec: FeatureSpec,
+    horizon: int,
+    extra_meta: dict[str, Any],
+) -> Path:
+    """Write the artifact into a temporary sibling directory, then rename it into place.
+
+    An existing artifact at ``out_dir`` is replaced only once the new one is complete.
+    """
+    out = Path(out_dir)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+        safetensors.torch.save_file(state, str(tmp / WEIGHTS_FILE))
+        meta = {
+            "format_version": FORMAT_VERSION,
+            "model": model.config.to_dict(),
+            "feature_spec": feature_spec.to_dict(),
+            "scaler": scaler.to_dict(),
+            "seq_len": model.config.seq_len,
+            "horizon": horizon,
+            "classes": list(CLASS_NAMES),
+            **extra_meta,
+            "weights_sha256": sha256_file(tmp / WEIGHTS_FILE),
+        }
+        (tmp / META_FILE).write_text(json.dumps(meta, indent=2, allow_nan=False) + "\n")
+        _replace_dir(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    logger.info("artifact written to %s", out)
+    return out
+
+
+def _replace_dir(new: Path, target: Path) -> None:
+    if not target.exists():
+        os.replace(new, target)
+        return
+    if not target.is_dir():
+        raise ArtifactError(f"{target} exists and is not a directory")
+    backup = target.with_name(f".{target.name}.old-{os.getpid()}")
+    os.replace(target, backup)
+    try:
+        os.replace(new, target)
+    except BaseException:
+        os.replace(backup, target)
+        raise
+    shutil.rmtree(backup, ignore_errors=True)
+
+
+def _read_meta(path: Path) -> dict[str, Any]:
+    meta_path = path / META_FILE
+    if not meta_path.is_file():
+        raise ArtifactError(f"{meta_path} is missing: not a model directory written by train.py")
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ArtifactError(f"{meta_path} is not valid JSON: {exc}") from exc
+    if not isinstance(meta, dict):
+        raise ArtifactError(f"{meta_path} does not hold a JSON object")
+    if meta.get("format_version") != FORMAT_VERSION:
+        raise ArtifactError(
+            f"{meta_path} has format_version {meta.get('format_version')!r}; "
+            f"this code reads version {FORMAT_VERSION}"
+        )
+    for key in ("model", "feature_spec", "scaler", "horizon", "classes", "weights_sha256"):
+        if key not in meta:
+            raise ArtifactError(f"{meta_path} lacks the field {key!r}")
+    return meta
+
+
+def load_artifact(path: str | os.PathLike[str]) -> Artifact:
+    """Load and verify an artifact directory. Raises ``ArtifactError`` on anything suspicious."""
+    root = Path(path)
+    if not root.is_dir():
+        raise ArtifactError(f"model directory not found: {root}")
+    meta = _read_meta(root)
+    weights_path = root / WEIGHTS_FILE
+    if not weights_path.is_file():
+        raise ArtifactError(f"{weights_path} is missing")
+    if sha256_file(weights_path) != meta["weights_sha256"]:
+        raise ArtifactError(
+            f"{weights_path} does not match the sha256 recorded in meta.json: the file was "
+            "changed or corrupted; refusing to load it"
+        )
+    spec = FeatureSpec.from_dict(meta["feature_spec"])
+    config = ModelConfig.from_dict(meta["model"])
+    if config.n_features != spec.n_features:
+        raise ArtifactError(
+            f"model expects {config.n_features} features but its feature spec has "
+            f"{spec.n_features}"
+        )
+    if list(meta["classes"]) != list(CLASS_NAMES):
+        raise ArtifactError(f"unexpected class order {meta['classes']!r}")
+    horizon = meta["horizon"]
+    if not isinstance(horizon, int) or horizon < 1:
+        raise ArtifactError(f"invalid horizon {horizon!r} in meta.json")
+    scaler = FeatureScaler.from_dict(meta["scaler"], spec.n_features)
+    try:
+        state = safetensors.torch.load(weights_path.read_bytes())
+    except (SafetensorError, ValueError, OSError) as exc:
+        raise ArtifactError(f"{weights_path} is not a valid safetensors file: {exc}") from exc
+    model = AttentionLSTM(config)
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        first = str(exc).splitlines()[0]
+        raise ArtifactError(f"weights do not fit the architecture in meta.json: {first}") from exc
+    model.eval()
+    return Artifact(root, model, config, spec, scaler, horizon, meta)
+
+
+def parameters_digest(model: torch.nn.Module) -> str:
+    """sha256 over a model's parameters in state-dict order (determinism checks)."""
+    digest = hashlib.sha256()
+    for name, tensor in model.state_dict().items():
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()

@@ -1,0 +1,86 @@
+"""AttentionLSTM: input projection -> LSTM -> multi-head self-attention (residual + LayerNorm)
+-> feed-forward (residual + LayerNorm) -> classification head."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from models.errors import ArtifactError, ConfigError
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Architecture of an AttentionLSTM. Defaults are the original design's sizes."""
+
+    n_features: int
+    hidden: int = 128
+    layers: int = 2
+    heads: int = 4
+    dropout: float = 0.2
+    seq_len: int = 20
+    n_classes: int = 3
+
+    def __post_init__(self) -> None:
+        for name in ("n_features", "hidden", "layers", "heads", "seq_len", "n_classes"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+        if self.hidden % self.heads:
+            raise ConfigError(f"hidden ({self.hidden}) must be divisible by heads ({self.heads})")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ConfigError(f"dropout must be in [0, 1), got {self.dropout}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> ModelConfig:
+        try:
+            return cls(**raw)
+        except (TypeError, ConfigError) as exc:
+            raise ArtifactError(f"invalid model architecture in meta.json: {exc}") from exc
+
+
+class AttentionLSTM(nn.Module):
+    """Classifier of a (batch, seq_len, n_features) window into down / flat / up logits.
+
+    The LSTM reads the window; the last step's state then attends over every step of the
+    sequence (4 heads by default) with a skip connection and LayerNorm, followed by a small
+    feed-forward block with its own skip connection. Only the last position feeds the head,
+    so attention is computed for that query alone: the same output as full self-attention
+    followed by taking the last step, at 1/seq_len of the attention cost.
+    """
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.config = config
+        h = config.hidden
+        self.input_proj = nn.Linear(config.n_features, h)
+        self.lstm = nn.LSTM(
+            h,
+            h,
+            num_layers=config.layers,
+            batch_first=True,
+            dropout=config.dropout if config.layers > 1 else 0.0,
+        )
+        self.attention = nn.MultiheadAttention(
+            h, config.heads, dropout=config.dropout, batch_first=True
+        )
+        self.attn_norm = nn.LayerNorm(h)
+        self.ffn = nn.Sequential(
+            nn.Linear(h, 2 * h), nn.GELU(), nn.Dropout(config.dropout), nn.Linear(2 * h, h)
+        )
+        self.ffn_norm = nn.LayerNorm(h)
+        self.head = nn.Sequential(nn.Dropout(config.dropout), nn.Linear(h, config.n_classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        seq, _ = self.lstm(self.input_proj(x))
+        last = seq[:, -1:, :]
+        attended, _ = self.attention(last, seq, seq, need_weights=False)
+        z = self.attn_norm(last + attended)
+        z = self.ffn_norm(z + self.ffn(z))
+        return self.head(z[:, 0, :])

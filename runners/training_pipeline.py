@@ -1,0 +1,96 @@
+"""Data frames -> features + labels -> Trainer -> artifact. Used by train, backtest and
+walk-forward runners so that every model is trained the same way."""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.metadata
+import logging
+import platform
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from indicators.features import DEFAULT_SPEC, compute_features, warmup_bars
+from models.artifact import save_artifact
+from models.data import data_fingerprint, infer_timeframe, periods_per_year
+from models.feature_spec import FeatureSpec
+from models.labels import make_labels
+from models.network import ModelConfig
+from models.training import Segment, Trainer, TrainConfig, TrainingResult
+
+logger = logging.getLogger(__name__)
+
+VERSIONED_PACKAGES = (
+    "torch", "numpy", "pandas", "scikit-learn", "TA-Lib", "backtrader", "safetensors",
+    "bt-attention-lstm",
+)
+
+
+def min_training_bars(model_config: ModelConfig, config: TrainConfig,
+                      spec: FeatureSpec = DEFAULT_SPEC) -> int:
+    """Bars needed: feature warm-up + one window + the label horizon + enough for the folds."""
+    per_fold = 30
+    return warmup_bars(spec) + model_config.seq_len + config.horizon * (config.folds + 1) + (
+        per_fold * (config.folds + 1)
+    )
+
+
+def segment_of(df: pd.DataFrame, config: TrainConfig, spec: FeatureSpec = DEFAULT_SPEC) -> Segment:
+    """Features and labels of one symbol, computed from its own bars only."""
+    features = compute_features(df, spec).to_numpy()
+    labels = make_labels(df["close"].to_numpy(), config.horizon, config.flat_band)
+    return Segment(features, labels, df.index.as_unit("ns").asi8.astype(np.int64))
+
+
+def package_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for name in VERSIONED_PACKAGES:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def train_and_save(
+    frames: Sequence[pd.DataFrame],
+    model_config: ModelConfig,
+    config: TrainConfig,
+    out: str | Path,
+    progress: bool = True,
+    segments: Sequence[Segment] | None = None,
+) -> tuple[Path, TrainingResult]:
+    """Train on ``frames`` (one per symbol) and write the artifact atomically to ``out``."""
+    segs = list(segments) if segments is not None else [segment_of(df, config) for df in frames]
+    result = Trainer(model_config, config, progress=progress).fit(segs)
+    start = min(df.index[0] for df in frames)
+    end = max(df.index[-1] for df in frames)
+    first = frames[0]
+    training = {
+        "start": str(start.date()) if start == start.normalize() else str(start),
+        "end": str(end.date()) if end == end.normalize() else str(end),
+        "bars": int(sum(len(df) for df in frames)),
+        "timeframe": infer_timeframe(first.index),
+        "periods_per_year": periods_per_year(first.index),
+        "sources": [str(df.attrs.get("source", "unknown")) for df in frames],
+        "data_sha256": [data_fingerprint(df) for df in frames],
+        "config": config.to_dict(),
+    }
+    path = save_artifact(
+        out,
+        result.model,
+        result.scaler,
+        DEFAULT_SPEC,
+        config.horizon,
+        {
+            "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "flat_band": config.flat_band,
+            "training": training,
+            "cv": result.cv_summary(),
+            "versions": package_versions(),
+        },
+    )
+    return path, result
