@@ -10,6 +10,7 @@ import numpy as np
 from indicators.feature_vector import FeatureVector, line_values, write_line
 from indicators.features import warmup_bars
 from models.artifact import Artifact, load_artifact
+from models.errors import ConfigError
 from models.inference import BatchedPredictor, StreamingPredictor
 
 logger = logging.getLogger(__name__)
@@ -32,7 +33,9 @@ class ModelSignal(bt.Indicator):
     Params: ``model_path`` (artifact directory), or ``artifact`` (an already loaded one, to share
     it between feeds); ``device`` ("auto" = CUDA when available, else CPU); ``batch_size`` for
     the batched path; ``threads`` (intra-op threads of the per-bar path on CPU; 1 is fastest for
-    batch-1 inference).
+    batch-1 inference); ``features``: a FeatureVector of the same data to reuse. Pass one when
+    the strategy reads feature lines too: in runonce mode backtrader only advances the
+    strategy's own indicators, so a sub-indicator's ``[0]`` is not the current bar there.
     """
 
     alias = ("AttentionLSTMSignal",)
@@ -43,13 +46,18 @@ class ModelSignal(bt.Indicator):
         ("device", "auto"),
         ("batch_size", 4096),
         ("threads", 1),
+        ("features", None),
     )
     plotinfo = dict(subplot=True, plotname="ModelSignal")
 
     def __init__(self) -> None:
         artifact: Artifact = self.p.artifact or load_artifact(self.p.model_path)
         self.artifact = artifact
-        self.features = FeatureVector(self.data, spec=artifact.feature_spec)
+        self.features = self.p.features
+        if self.features is None:
+            self.features = FeatureVector(self.data, spec=artifact.feature_spec)
+        elif self.features.p.spec != artifact.feature_spec:
+            raise ConfigError("the FeatureVector given to ModelSignal has another feature spec")
         self._feature_minperiod = warmup_bars(artifact.feature_spec) + 1
         self.addminperiod(self._feature_minperiod + artifact.seq_len - 1)
         self._batched: BatchedPredictor | None = None
@@ -65,8 +73,11 @@ class ModelSignal(bt.Indicator):
         self._last_len = n
         if self._streaming is None:
             self._streaming = StreamingPredictor(self.artifact, self.p.device, self.p.threads)
-        row = np.fromiter((line[0] for line in self.features.lines), dtype=np.float64,
-                          count=self.artifact.feature_spec.n_features)
+        row = np.fromiter(
+            (line[0] for line in self.features.lines),
+            dtype=np.float64,
+            count=self.artifact.feature_spec.n_features,
+        )
         self._streaming.push(row)
         return True
 
@@ -87,14 +98,14 @@ class ModelSignal(bt.Indicator):
         if start >= end:
             return
         if self._batched is None:
-            self._batched = BatchedPredictor(self.artifact, self.p.device, self.p.batch_size,
-                                             threads=None)
+            self._batched = BatchedPredictor(
+                self.artifact, self.p.device, self.p.batch_size, threads=None
+            )
         first_row = start - self.artifact.seq_len + 1
         features = np.column_stack(
             [line_values(line, end)[first_row:] for line in self.features.lines]
         )
-        probs = self._batched.probabilities(features, self.artifact.seq_len - 1,
-                                            features.shape[0])
+        probs = self._batched.probabilities(features, self.artifact.seq_len - 1, features.shape[0])
         write_line(self.lines.p_down, start, probs[:, 0])
         write_line(self.lines.p_flat, start, probs[:, 1])
         write_line(self.lines.p_up, start, probs[:, 2])

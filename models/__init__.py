@@ -1,0 +1,35 @@
+"""Torch and data-science layer: data loading, labels, the AttentionLSTM, training, artifacts.
+
+Nothing here imports backtrader.
+"""
+
+from models.artifact import Artifact, load_artifact, save_artifact
+from models.errors import (
+    ArtifactError,
+    ConfigError,
+    DataError,
+    PluginError,
+    TrainingError,
+    UserInputError,
+)
+from models.feature_spec import FEATURE_NAMES, FeatureSpec
+from models.network import AttentionLSTM, ModelConfig
+from models.training import TrainConfig, Trainer
+
+__all__ = [
+    "FEATURE_NAMES",
+    "Artifact",
+    "ArtifactError",
+    "AttentionLSTM",
+    "ConfigError",
+    "DataError",
+    "FeatureSpec",
+    "ModelConfig",
+    "PluginError",
+    "TrainConfig",
+    "Trainer",
+    "TrainingError",
+    "UserInputError",
+    "load_artifact",
+    "save_artifact",
+]

@@ -206,7 +206,9 @@ class Trainer:
         rng = np.random.default_rng(self.config.seed + k)
         best_loss, best_epoch, best_state, stale = math.inf, 0, copy.deepcopy(model.state_dict()), 0
         history = []
-        bar = tqdm(range(1, self.config.epochs + 1), desc=f"fold {k + 1}", disable=not self.progress)
+        bar = tqdm(
+            range(1, self.config.epochs + 1), desc=f"fold {k + 1}", disable=not self.progress
+        )
         for epoch in bar:
             train_loss = self._train_epoch(model, optimizer, criterion, train, rng, f"fold {k + 1}")
             val_loss, _ = self._evaluate(model, val)
@@ -244,8 +246,9 @@ class Trainer:
     ) -> tuple[AttentionLSTM, FeatureScaler, list[dict[str, float]]]:
         ends = samples.ends[idx]
         scaler = FeatureScaler.fit(samples.features[samples.covered_rows(ends)])
-        batches = WindowBatches(scaler.transform(samples.features), samples.labels, ends,
-                                samples.seq_len)
+        batches = WindowBatches(
+            scaler.transform(samples.features), samples.labels, ends, samples.seq_len
+        )
         model = self._new_model(self.config.seed + 1000)
         optimizer = self._optimizer(model)
         criterion = self._criterion(samples.labels[ends])
@@ -273,8 +276,9 @@ class Trainer:
         counts = np.bincount(train_labels, minlength=len(CLASS_NAMES)).astype(np.float64)
         # Inverse-frequency weights; an absent class gets weight 0 (it cannot be learned here).
         weights = np.where(counts > 0, counts.sum() / (len(counts) * np.maximum(counts, 1)), 0.0)
-        return nn.CrossEntropyLoss(weight=torch.tensor(weights, dtype=torch.float32,
-                                                       device=self.device))
+        return nn.CrossEntropyLoss(
+            weight=torch.tensor(weights, dtype=torch.float32, device=self.device)
+        )
 
     def _train_epoch(
         self,

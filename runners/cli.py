@@ -32,33 +32,40 @@ def add_data_args(parser: argparse.ArgumentParser, multiple: bool = False) -> No
     group = parser.add_argument_group("data")
     if multiple:
         group.add_argument(
-            "--data", action="append", metavar="PATH",
+            "--data",
+            action="append",
+            metavar="PATH",
             help="OHLCV file (Yahoo CSV, backtrader CSV, generic CSV or parquet); repeat it to "
             "train on several symbols. Default: the built-in synthetic market",
         )
     else:
         group.add_argument(
-            "--data", metavar="PATH",
+            "--data",
+            metavar="PATH",
             help="OHLCV file (Yahoo CSV, backtrader CSV, generic CSV or parquet). "
             "Default: the built-in synthetic market",
         )
-    group.add_argument("--format", default="auto", choices=FORMATS, help="file format (default: auto)")
     group.add_argument(
-        "--symbol", metavar="TICKER",
+        "--format", default="auto", choices=FORMATS, help="file format (default: auto)"
+    )
+    group.add_argument(
+        "--symbol",
+        metavar="TICKER",
         help="download TICKER through yfinance (cached); needs network access",
     )
     group.add_argument("--start", metavar="DATE", help="first date to use (inclusive)")
     group.add_argument("--end", metavar="DATE", help="last date to use (inclusive)")
     group.add_argument(
-        "--timeframe", choices=TIMEFRAMES,
+        "--timeframe",
+        choices=TIMEFRAMES,
         help="resample to this coarser bar size before computing features",
     )
 
 
 def load_frames(args: argparse.Namespace) -> list[pd.DataFrame]:
     """The data the user asked for: files, a downloaded symbol, or the synthetic market."""
-    paths: Sequence[str] = args.data if isinstance(args.data, list) else (
-        [args.data] if args.data else []
+    paths: Sequence[str] = (
+        args.data if isinstance(args.data, list) else ([args.data] if args.data else [])
     )
     if args.symbol:
         from models.data import download_symbol

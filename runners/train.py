@@ -1,6 +1,6 @@
 """Train an AttentionLSTM offline and write a safe artifact (model.safetensors + meta.json).
 
-    python runners/train.py --data ../shared/data/orcl-1995-2014.txt --end 2009-12-31 --out DIR
+python runners/train.py --data ../shared/data/orcl-1995-2014.txt --end 2009-12-31 --out DIR
 """
 
 from __future__ import annotations
@@ -32,20 +32,47 @@ def build_parser() -> argparse.ArgumentParser:
     add_data_args(p, multiple=True)
     d = TrainConfig()
     m = ModelConfig(n_features=1)
-    p.add_argument("--out", default=DEFAULT_OUT, help=f"artifact directory (default: {DEFAULT_OUT})")
-    p.add_argument("--epochs", type=int, default=d.epochs, help="max epochs per fold (default: %(default)s)")
+    p.add_argument(
+        "--out", default=DEFAULT_OUT, help=f"artifact directory (default: {DEFAULT_OUT})"
+    )
+    p.add_argument(
+        "--epochs", type=int, default=d.epochs, help="max epochs per fold (default: %(default)s)"
+    )
     p.add_argument("--batch-size", type=int, default=d.batch_size, help="default: %(default)s")
-    p.add_argument("--lr", type=float, default=d.lr, help="AdamW learning rate (default: %(default)s)")
-    p.add_argument("--patience", type=int, default=d.patience,
-                   help="epochs without validation improvement before stopping (default: %(default)s)")
-    p.add_argument("--folds", type=int, default=d.folds, help="time-series CV folds (default: %(default)s)")
-    p.add_argument("--horizon", type=int, default=d.horizon, help="label horizon in bars (default: %(default)s)")
-    p.add_argument("--flat-band", type=float, default=d.flat_band,
-                   help="flat band in units of trailing volatility x sqrt(horizon) (default: %(default)s)")
-    p.add_argument("--seq-len", type=int, default=m.seq_len, help="window length (default: %(default)s)")
+    p.add_argument(
+        "--lr", type=float, default=d.lr, help="AdamW learning rate (default: %(default)s)"
+    )
+    p.add_argument(
+        "--patience",
+        type=int,
+        default=d.patience,
+        help="epochs without validation improvement before stopping (default: %(default)s)",
+    )
+    p.add_argument(
+        "--folds", type=int, default=d.folds, help="time-series CV folds (default: %(default)s)"
+    )
+    p.add_argument(
+        "--horizon",
+        type=int,
+        default=d.horizon,
+        help="label horizon in bars (default: %(default)s)",
+    )
+    p.add_argument(
+        "--flat-band",
+        type=float,
+        default=d.flat_band,
+        help="flat band in units of trailing volatility x sqrt(horizon) (default: %(default)s)",
+    )
+    p.add_argument(
+        "--seq-len", type=int, default=m.seq_len, help="window length (default: %(default)s)"
+    )
     p.add_argument("--hidden", type=int, default=m.hidden, help="LSTM width (default: %(default)s)")
-    p.add_argument("--layers", type=int, default=m.layers, help="LSTM layers (default: %(default)s)")
-    p.add_argument("--heads", type=int, default=m.heads, help="attention heads (default: %(default)s)")
+    p.add_argument(
+        "--layers", type=int, default=m.layers, help="LSTM layers (default: %(default)s)"
+    )
+    p.add_argument(
+        "--heads", type=int, default=m.heads, help="attention heads (default: %(default)s)"
+    )
     p.add_argument("--dropout", type=float, default=m.dropout, help="default: %(default)s")
     p.add_argument("--seed", type=int, default=d.seed, help="random seed (default: %(default)s)")
     p.add_argument("--device", default="auto", choices=DEVICE_CHOICES, help="default: auto")
@@ -55,12 +82,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 def configs_from_args(args: argparse.Namespace, n_features: int) -> tuple[ModelConfig, TrainConfig]:
     model_config = ModelConfig(
-        n_features=n_features, hidden=args.hidden, layers=args.layers, heads=args.heads,
-        dropout=args.dropout, seq_len=args.seq_len,
+        n_features=n_features,
+        hidden=args.hidden,
+        layers=args.layers,
+        heads=args.heads,
+        dropout=args.dropout,
+        seq_len=args.seq_len,
     )
     config = TrainConfig(
-        epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, patience=args.patience,
-        folds=args.folds, horizon=args.horizon, flat_band=args.flat_band, seed=args.seed,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        patience=args.patience,
+        folds=args.folds,
+        horizon=args.horizon,
+        flat_band=args.flat_band,
+        seed=args.seed,
         device=args.device,
     )
     return model_config, config
@@ -68,16 +105,22 @@ def configs_from_args(args: argparse.Namespace, n_features: int) -> tuple[ModelC
 
 def print_fold_table(result: TrainingResult) -> None:
     print()
-    print(f"{'fold':>4} {'train':>7} {'val':>6} {'val range':>25} {'epoch':>5} "
-          f"{'acc':>6} {'base acc':>8} {'logloss':>8} {'base ll':>8}")
+    print(
+        f"{'fold':>4} {'train':>7} {'val':>6} {'val range':>25} {'epoch':>5} "
+        f"{'acc':>6} {'base acc':>8} {'logloss':>8} {'base ll':>8}"
+    )
     for f in result.folds:
-        print(f"{f.fold:>4} {f.train_windows:>7} {f.val_windows:>6} "
-              f"{f.val_start + '..' + f.val_end:>25} {f.best_epoch:>5} {f.val_accuracy:>6.3f} "
-              f"{f.baseline_accuracy:>8.3f} {f.val_loss:>8.4f} {f.baseline_log_loss:>8.4f}")
+        print(
+            f"{f.fold:>4} {f.train_windows:>7} {f.val_windows:>6} "
+            f"{f.val_start + '..' + f.val_end:>25} {f.best_epoch:>5} {f.val_accuracy:>6.3f} "
+            f"{f.baseline_accuracy:>8.3f} {f.val_loss:>8.4f} {f.baseline_log_loss:>8.4f}"
+        )
     s = result.cv_summary()
-    print(f"{'mean':>4} {'':>7} {'':>6} {'':>25} {'':>5} {s['mean_val_accuracy']:>6.3f} "
-          f"{s['mean_baseline_accuracy']:>8.3f} {s['mean_val_log_loss']:>8.4f} "
-          f"{s['mean_baseline_log_loss']:>8.4f}")
+    print(
+        f"{'mean':>4} {'':>7} {'':>6} {'':>25} {'':>5} {s['mean_val_accuracy']:>6.3f} "
+        f"{s['mean_baseline_accuracy']:>8.3f} {s['mean_val_log_loss']:>8.4f} "
+        f"{s['mean_baseline_log_loss']:>8.4f}"
+    )
     print(f"final model: retrained on the whole range for {result.final_epochs} epoch(s)")
 
 
@@ -92,8 +135,7 @@ def main() -> int:
         require_bars(df, needed, "feature warm-up + sequence length + label horizon + CV folds")
         for df in load_frames(args)
     ]
-    path, result = train_and_save(frames, model_config, config, args.out,
-                                  progress=not args.quiet)
+    path, result = train_and_save(frames, model_config, config, args.out, progress=not args.quiet)
     print_fold_table(result)
     print(f"artifact: {path}")
     return 0

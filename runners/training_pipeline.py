@@ -19,7 +19,7 @@ from models.data import data_fingerprint, infer_timeframe, periods_per_year
 from models.feature_spec import FeatureSpec
 from models.labels import make_labels
 from models.network import ModelConfig
-from models.training import Segment, Trainer, TrainConfig, TrainingResult
+from models.training import Segment, TrainConfig, Trainer, TrainingResult
 
 logger = logging.getLogger(__name__)
 
