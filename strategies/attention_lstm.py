@@ -45,6 +45,7 @@ class AttentionLSTMStrategy(bt.Strategy):
       - cooldown (0): bars to wait after an exit before re-entering the same data
       - device ("auto"), batch_size (4096), threads (1): ModelSignal's inference settings
       - periods_per_year (252): to annualise volatility for sizing
+      - trade_start (None): a datetime before which bars only warm up (no orders)
 
     With several feeds, each data's cap is its equal-risk share (inverse trailing volatility,
     normalised to sum to one) but never more than ``max_position``.
@@ -73,6 +74,7 @@ class AttentionLSTMStrategy(bt.Strategy):
         ("threads", 1),
         ("periods_per_year", 252.0),
         ("min_scale", 0.25),
+        ("trade_start", None),
     )
 
     def __init__(self) -> None:
@@ -173,6 +175,8 @@ class AttentionLSTMStrategy(bt.Strategy):
 
     # -- decisions ------------------------------------------------------------------------------
     def next(self) -> None:
+        if self.p.trade_start is not None and self.datetime.datetime(0) < self.p.trade_start:
+            return
         self.bars_seen += 1
         if any(self.getposition(d).size for d in self.datas):
             self.bars_in_market += 1

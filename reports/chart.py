@@ -1,0 +1,155 @@
+"""The backtest chart: price with trades, model confidence, equity, drawdown."""
+
+from __future__ import annotations
+
+import logging
+from os import PathLike
+
+import matplotlib
+
+matplotlib.use("Agg", force=True)  # headless; the chart itself never touches pyplot
+
+import matplotlib.style  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from reports.errors import ReportError  # noqa: E402
+
+logger = logging.getLogger(__name__)
+
+TRADE_COLUMNS: tuple[str, ...] = ("entry_time", "exit_time", "side", "entry_price", "exit_price")
+DPI = 110
+
+
+def plot_backtest(
+    path: str | PathLike[str],
+    price: pd.Series,
+    trades: pd.DataFrame,
+    confidence: pd.Series,
+    threshold: float,
+    equity: pd.Series,
+    benchmark_equity: pd.Series,
+    title: str,
+) -> None:
+    """Write a PNG of four stacked panels sharing the time axis.
+
+    1. price, with entries (^ green long, v red short) and exits (x) from `trades`
+       (columns entry_time, exit_time, side, entry_price, exit_price);
+    2. model confidence in [-1, 1] with the +/- `threshold` entry lines;
+    3. `equity` and `benchmark_equity` as growth of 1 (e.g. ``(1 + returns).cumprod()``);
+    4. the strategy's drawdown, measured from a peak that includes the starting 1.0, like
+       quantstats' max_drawdown, so the panel's trough equals metrics.json's max_drawdown.
+    """
+    _check_inputs(price, trades, confidence, equity, benchmark_equity)
+    # Importing quantstats restyles matplotlib globally (Arial first, seaborn rcParams):
+    # draw with the defaults so the chart is the same whatever was imported before.
+    with matplotlib.style.context("default"):
+        # Figure without pyplot: nothing global to leak or close, safe in threads.
+        fig = Figure(figsize=(12, 10), layout="constrained")
+        axes = fig.subplots(4, 1, sharex=True, height_ratios=[3.0, 1.2, 2.0, 1.2])
+        _price_panel(axes[0], price, trades)
+        _confidence_panel(axes[1], confidence, threshold)
+        _equity_panel(axes[2], equity, benchmark_equity)
+        _drawdown_panel(axes[3], equity)
+        fig.suptitle(title)
+        fig.savefig(path, dpi=DPI, format="png")
+    logger.debug("chart written to %s", path)
+
+
+def _price_panel(ax: Axes, price: pd.Series, trades: pd.DataFrame) -> None:
+    ax.plot(price.index, price.to_numpy(dtype=float), color="black", linewidth=0.8, label="price")
+    if len(trades):
+        long = trades["side"].map(_is_long).to_numpy(dtype=bool)
+        entries = [
+            (long, "^", "tab:green", "long entry"),
+            (~long, "v", "tab:red", "short entry"),
+        ]
+        for mask, marker, color, label in entries:
+            if mask.any():
+                rows = trades[mask]
+                ax.scatter(
+                    pd.to_datetime(rows["entry_time"]),
+                    rows["entry_price"].astype(float),
+                    marker=marker,
+                    color=color,
+                    s=50,
+                    zorder=3,
+                    label=label,
+                )
+        closed = trades[trades["exit_time"].notna()]  # an open trade has no exit yet
+        if len(closed):
+            ax.scatter(
+                pd.to_datetime(closed["exit_time"]),
+                closed["exit_price"].astype(float),
+                marker="x",
+                color="tab:blue",
+                s=40,
+                zorder=3,
+                label="exit",
+            )
+    ax.set_ylabel("price")
+    ax.legend(loc="upper left", fontsize="small")
+    ax.grid(alpha=0.3)
+
+
+def _confidence_panel(ax: Axes, confidence: pd.Series, threshold: float) -> None:
+    ax.plot(confidence.index, confidence.to_numpy(dtype=float), color="tab:purple", linewidth=0.8)
+    for level in (threshold, -threshold):
+        ax.axhline(level, color="gray", linestyle="--", linewidth=0.8)
+    ax.axhline(0.0, color="black", linewidth=0.5)
+    ax.set_ylim(-1.05, 1.05)
+    ax.set_ylabel("confidence")
+    ax.grid(alpha=0.3)
+
+
+def _equity_panel(ax: Axes, equity: pd.Series, benchmark_equity: pd.Series) -> None:
+    ax.plot(equity.index, equity.to_numpy(dtype=float), color="tab:green", label="strategy")
+    ax.plot(
+        benchmark_equity.index,
+        benchmark_equity.to_numpy(dtype=float),
+        color="gray",
+        label="buy and hold",
+    )
+    ax.axhline(1.0, color="black", linewidth=0.5)
+    ax.set_ylabel("growth of 1")
+    ax.legend(loc="upper left", fontsize="small")
+    ax.grid(alpha=0.3)
+
+
+def _drawdown_panel(ax: Axes, equity: pd.Series) -> None:
+    values = equity.to_numpy(dtype=float)
+    peak = np.maximum.accumulate(np.maximum(values, 1.0))
+    drawdown = values / peak - 1.0
+    ax.fill_between(equity.index, drawdown, 0.0, color="tab:red", alpha=0.35, linewidth=0)
+    ax.set_ylabel("drawdown")
+    ax.grid(alpha=0.3)
+
+
+def _is_long(side: object) -> bool:
+    if isinstance(side, str):
+        return side.strip().lower() in {"long", "buy"}
+    return float(side) > 0  # type: ignore[arg-type]
+
+
+def _check_inputs(
+    price: pd.Series,
+    trades: pd.DataFrame,
+    confidence: pd.Series,
+    equity: pd.Series,
+    benchmark_equity: pd.Series,
+) -> None:
+    for name, series in (
+        ("price", price),
+        ("confidence", confidence),
+        ("equity", equity),
+        ("benchmark_equity", benchmark_equity),
+    ):
+        if not isinstance(series, pd.Series):
+            raise TypeError(f"{name} must be a pandas Series, got {type(series).__name__}")
+    if not isinstance(trades, pd.DataFrame):
+        raise TypeError(f"trades must be a pandas DataFrame, got {type(trades).__name__}")
+    missing = [c for c in TRADE_COLUMNS if c not in trades.columns]
+    if len(trades) and missing:
+        raise ReportError(f"trades lacks column(s) {missing}")

@@ -1,0 +1,122 @@
+"""Writes a backtest report directory atomically: all files appear at once, or none."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping
+from datetime import datetime
+from os import PathLike
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from reports.chart import plot_backtest
+from reports.errors import ReportError, ReportExistsError
+from reports.jsonsafe import dumps_strict
+from reports.tearsheet import write_tearsheet
+
+logger = logging.getLogger(__name__)
+
+TRADE_COLUMNS: tuple[str, ...] = (
+    "entry_time",
+    "exit_time",
+    "side",
+    "size",
+    "entry_price",
+    "exit_price",
+    "pnl",
+    "pnl_pct",
+    "bars_held",
+    "exit_reason",
+)
+RETURN_COLUMNS: tuple[str, ...] = ("strategy", "benchmark")
+
+
+def new_run_dir(base: str | PathLike[str] = "reports/output") -> Path:
+    """A fresh, timestamped report path under `base` (not created), e.g. base/20240131-142501."""
+    root = Path(base)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    candidate = root / stamp
+    suffix = 1
+    while candidate.exists():
+        candidate = root / f"{stamp}-{suffix}"
+        suffix += 1
+    return candidate
+
+
+def write_backtest_report(
+    out_dir: str | PathLike[str],
+    *,
+    returns: pd.DataFrame,
+    trades: pd.DataFrame,
+    metrics: Mapping[str, Any],
+    price: pd.Series,
+    confidence: pd.Series,
+    threshold: float,
+    periods_per_year: float,
+    title: str,
+    html: bool = True,
+    benchmark_name: str = "Buy and Hold",
+) -> Path:
+    """Write tearsheet.html, metrics.json, returns.csv, trades.csv and chart.png to `out_dir`.
+
+    Everything is written into a hidden temporary sibling and renamed into place, so a failure
+    leaves no partial report behind. `out_dir` must not exist, or be an empty directory.
+    Returns the report directory.
+    """
+    target = Path(out_dir)
+    _check_target(target)
+    missing = [c for c in RETURN_COLUMNS if c not in returns.columns]
+    if missing:
+        raise ReportError(f"returns lacks column(s) {missing}")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=".tmp-"))
+    try:
+        (tmp / "metrics.json").write_text(dumps_strict(metrics), encoding="utf-8")
+        _ordered(returns, RETURN_COLUMNS).to_csv(tmp / "returns.csv", index_label="datetime")
+        _ordered(trades, TRADE_COLUMNS).to_csv(tmp / "trades.csv", index=False)
+        plot_backtest(
+            tmp / "chart.png",
+            price=price,
+            trades=trades,
+            confidence=confidence,
+            threshold=threshold,
+            equity=(1.0 + returns["strategy"]).cumprod(),
+            benchmark_equity=(1.0 + returns["benchmark"]).cumprod(),
+            title=title,
+        )
+        if html:
+            write_tearsheet(
+                tmp / "tearsheet.html",
+                returns["strategy"],
+                returns["benchmark"],
+                periods_per_year,
+                title,
+                benchmark_name=benchmark_name,
+            )
+        # mkdtemp makes it owner-only (0700); a report directory gets the usual 0755.
+        os.chmod(tmp, 0o755)  # noqa: S103
+        _check_target(target)  # it may have appeared while we were writing
+        os.replace(tmp, target)  # atomic; also replaces an empty directory
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    logger.info("report written to %s", target)
+    return target
+
+
+def _check_target(target: Path) -> None:
+    if target.is_dir() and not any(target.iterdir()):
+        return
+    if target.exists():
+        raise ReportExistsError(f"{target} already exists and is not an empty directory")
+
+
+def _ordered(frame: pd.DataFrame, preferred: tuple[str, ...]) -> pd.DataFrame:
+    """`frame` with the `preferred` columns it has first, in that order, then the others."""
+    first = [c for c in preferred if c in frame.columns]
+    return frame[first + [c for c in frame.columns if c not in first]]
