@@ -188,6 +188,8 @@ class AttentionLSTMStrategy(bt.Strategy):
     def _decide(self, data: bt.DataBase) -> None:
         if self._entry_order[data] is not None or self._exit_order[data] is not None:
             return  # an order of ours is still in flight for this data
+        if self._protection_pending(data):
+            return  # an exit now could race the stops: wait until they can be cancelled
         confidence = self.signals[data].confidence[0]
         if not math.isfinite(confidence):
             return
@@ -270,7 +272,12 @@ class AttentionLSTMStrategy(bt.Strategy):
         for order in self._protective[data]:
             if order.alive():
                 self.cancel(order)
-        self._protective[data] = []
+        # The broker only cancels orders it has accepted; keep any others for the next try.
+        self._protective[data] = [o for o in self._protective[data] if o.alive()]
+
+    def _protection_pending(self, data: bt.DataBase) -> bool:
+        """Protective orders created but not yet accepted cannot be cancelled this bar."""
+        return any(o.status in (o.Created, o.Submitted) for o in self._protective[data])
 
     # -- notifications -----------------------------------------------------------------------
     def notify_order(self, order: bt.Order) -> None:
