@@ -98,6 +98,7 @@ def save_artifact(
             "weights_sha256": sha256_file(tmp / WEIGHTS_FILE),
         }
         (tmp / META_FILE).write_text(json.dumps(meta, indent=2, allow_nan=False) + "\n")
+        os.chmod(tmp, 0o755)  # noqa: S103 - mkdtemp makes it owner-only; an artifact is shared
         _replace_dir(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -164,7 +165,7 @@ def load_artifact(path: str | os.PathLike[str]) -> Artifact:
             f"model expects {config.n_features} features but its feature spec has "
             f"{spec.n_features}"
         )
-    if list(meta["classes"]) != list(CLASS_NAMES):
+    if not isinstance(meta["classes"], list) or meta["classes"] != list(CLASS_NAMES):
         raise ArtifactError(f"unexpected class order {meta['classes']!r}")
     horizon = meta["horizon"]
     if not isinstance(horizon, int) or horizon < 1:

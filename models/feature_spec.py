@@ -80,7 +80,10 @@ class FeatureSpec:
         if unknown:
             raise ArtifactError(f"feature spec has unknown fields {unknown}; retrain the model")
         values = dict(raw)
-        values["names"] = tuple(values.get("names", ()))
+        names = values.get("names", ())
+        if not isinstance(names, list | tuple):
+            raise ArtifactError("feature names in meta.json are not a list; retrain the model")
+        values["names"] = tuple(names)
         if values["names"] != FEATURE_NAMES:
             raise ArtifactError(
                 "feature names in meta.json differ from the ones this code computes; "

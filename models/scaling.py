@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -45,6 +46,8 @@ class FeatureScaler:
             clip = float(raw.get("clip", CLIP))  # type: ignore[arg-type]
         except (KeyError, TypeError, ValueError) as exc:
             raise ArtifactError(f"invalid scaler in meta.json: {exc}") from exc
+        if not (math.isfinite(clip) and clip > 0):
+            raise ArtifactError(f"scaler clip in meta.json must be a positive number, got {clip}")
         if mean.shape != (n_features,) or scale.shape != (n_features,):
             raise ArtifactError(f"scaler in meta.json does not have {n_features} features")
         if not (np.isfinite(mean).all() and np.isfinite(scale).all() and (scale > 0).all()):

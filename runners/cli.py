@@ -92,7 +92,7 @@ def require_bars(df: pd.DataFrame, needed: int, reason: str) -> pd.DataFrame:
 
 def configure_logging(verbose: bool = False) -> None:
     logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
+        level=logging.DEBUG if verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
