@@ -168,7 +168,9 @@ def load_artifact(path: str | os.PathLike[str]) -> Artifact:
     if not isinstance(meta["classes"], list) or meta["classes"] != list(CLASS_NAMES):
         raise ArtifactError(f"unexpected class order {meta['classes']!r}")
     horizon = meta["horizon"]
-    if not isinstance(horizon, int) or horizon < 1:
+    if meta.get("seq_len", config.seq_len) != config.seq_len:
+        raise ArtifactError("seq_len in meta.json disagrees with the model's architecture")
+    if isinstance(horizon, bool) or not isinstance(horizon, int) or horizon < 1:
         raise ArtifactError(f"invalid horizon {horizon!r} in meta.json")
     scaler = FeatureScaler.from_dict(meta["scaler"], spec.n_features)
     try:

@@ -32,6 +32,10 @@ FEATURE_NAMES: tuple[str, ...] = (
 )
 
 
+# Below this many trailing bars, Wilder/EMA seeds still weigh more than 1e-9 on the features.
+MIN_NEXT_HISTORY = 600
+
+
 @dataclass(frozen=True)
 class FeatureSpec:
     """Parameters of the ``ta-v1`` feature set. Names are fixed; the periods are recorded in every
@@ -96,6 +100,14 @@ class FeatureSpec:
         for field, value in asdict(spec).items():
             if field in ("feature_set", "names"):
                 continue
-            if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
-                raise ArtifactError(f"feature spec field {field}={value!r} must be positive")
+            kind = float if field == "bb_dev" else int
+            if isinstance(value, bool) or not isinstance(value, kind) or value <= 0:
+                raise ArtifactError(
+                    f"feature spec field {field}={value!r} must be a positive {kind.__name__}"
+                )
+        if spec.next_history < MIN_NEXT_HISTORY:
+            raise ArtifactError(
+                f"feature spec next_history={spec.next_history} is below {MIN_NEXT_HISTORY}: the "
+                "per-bar path would not reproduce the training features"
+            )
         return spec
