@@ -1,13 +1,16 @@
 """Train an AttentionLSTM offline and write a safe artifact (model.safetensors + meta.json).
 
 python runners/train.py --data ../shared/data/orcl-1995-2014.txt --end 2009-12-31 --out DIR
+python runners/train.py --data A.csv --data B.csv --out DIR     # one model, several symbols
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Collection
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -22,62 +25,72 @@ from runners.cli import (  # noqa: E402
     require_bars,
     run_main,
 )
+from runners.multi_symbol import expand_data_paths, parallel_segments  # noqa: E402
 from runners.training_pipeline import min_training_bars, train_and_save  # noqa: E402
 
 DEFAULT_OUT = "models/output/attention-lstm"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = OneLineParser(prog="train.py", description=__doc__.split("\n\n")[0])
+    p = OneLineParser(
+        prog="train.py",
+        description=__doc__.split("\n\n")[0],
+        epilog="Several symbols: repeat --data, or give a folder (--data DIR: every csv, txt and "
+        "parquet file in it). One model is trained on all of them; each symbol's features are "
+        "computed in its own worker process and no training window spans two symbols.",
+    )
     add_data_args(p, multiple=True)
-    d = TrainConfig()
-    m = ModelConfig(n_features=1)
     p.add_argument(
         "--out", default=DEFAULT_OUT, help=f"artifact directory (default: {DEFAULT_OUT})"
     )
-    p.add_argument(
-        "--epochs", type=int, default=d.epochs, help="max epochs per fold (default: %(default)s)"
-    )
-    p.add_argument("--batch-size", type=int, default=d.batch_size, help="default: %(default)s")
-    p.add_argument(
-        "--lr", type=float, default=d.lr, help="AdamW learning rate (default: %(default)s)"
-    )
-    p.add_argument(
+    add_training_args(p)
+    return p
+
+
+def add_training_args(
+    p: argparse.ArgumentParser | argparse._ArgumentGroup,
+    skip: Collection[str] = (),
+    device: str = "auto",
+) -> None:
+    """The model and optimisation flags (read back by ``configs_from_args``); flags whose dest
+    is in ``skip`` are left out (a sweep searches them instead)."""
+    d = TrainConfig()
+    m = ModelConfig(n_features=1)
+
+    def add(flag: str, **kw: Any) -> None:
+        if flag.lstrip("-").replace("-", "_") not in skip:
+            p.add_argument(flag, **kw)
+
+    add("--epochs", type=int, default=d.epochs, help="max epochs per fold (default: %(default)s)")
+    add("--batch-size", type=int, default=d.batch_size, help="default: %(default)s")
+    add("--lr", type=float, default=d.lr, help="AdamW learning rate (default: %(default)s)")
+    add(
         "--patience",
         type=int,
         default=d.patience,
         help="epochs without validation improvement before stopping (default: %(default)s)",
     )
-    p.add_argument(
-        "--folds", type=int, default=d.folds, help="time-series CV folds (default: %(default)s)"
-    )
-    p.add_argument(
+    add("--folds", type=int, default=d.folds, help="time-series CV folds (default: %(default)s)")
+    add(
         "--horizon",
         type=int,
         default=d.horizon,
         help="label horizon in bars (default: %(default)s)",
     )
-    p.add_argument(
+    add(
         "--flat-band",
         type=float,
         default=d.flat_band,
         help="flat band in units of trailing volatility x sqrt(horizon) (default: %(default)s)",
     )
-    p.add_argument(
-        "--seq-len", type=int, default=m.seq_len, help="window length (default: %(default)s)"
-    )
-    p.add_argument("--hidden", type=int, default=m.hidden, help="LSTM width (default: %(default)s)")
-    p.add_argument(
-        "--layers", type=int, default=m.layers, help="LSTM layers (default: %(default)s)"
-    )
-    p.add_argument(
-        "--heads", type=int, default=m.heads, help="attention heads (default: %(default)s)"
-    )
-    p.add_argument("--dropout", type=float, default=m.dropout, help="default: %(default)s")
-    p.add_argument("--seed", type=int, default=d.seed, help="random seed (default: %(default)s)")
-    p.add_argument("--device", default="auto", choices=DEVICE_CHOICES, help="default: auto")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
-    return p
+    add("--seq-len", type=int, default=m.seq_len, help="window length (default: %(default)s)")
+    add("--hidden", type=int, default=m.hidden, help="LSTM width (default: %(default)s)")
+    add("--layers", type=int, default=m.layers, help="LSTM layers (default: %(default)s)")
+    add("--heads", type=int, default=m.heads, help="attention heads (default: %(default)s)")
+    add("--dropout", type=float, default=m.dropout, help="default: %(default)s")
+    add("--seed", type=int, default=d.seed, help="random seed (default: %(default)s)")
+    add("--device", default=device, choices=DEVICE_CHOICES, help="default: %(default)s")
+    add("--quiet", action="store_true", help="no progress bars")
 
 
 def configs_from_args(args: argparse.Namespace, n_features: int) -> tuple[ModelConfig, TrainConfig]:
@@ -131,11 +144,19 @@ def main() -> int:
 
     model_config, config = configs_from_args(args, FeatureSpec().n_features)
     needed = min_training_bars(model_config, config)
+    if args.data:
+        args.data = expand_data_paths(args.data)  # a folder means every data file in it
     frames = [
         require_bars(df, needed, "feature warm-up + sequence length + label horizon + CV folds")
         for df in load_frames(args)
     ]
-    path, result = train_and_save(frames, model_config, config, args.out, progress=not args.quiet)
+    # Several symbols: one Segment each, computed in worker processes; windows stay inside one.
+    segments = parallel_segments(frames, config) if len(frames) > 1 else None
+    if segments is not None:
+        print(f"training one model on {len(frames)} symbols")
+    path, result = train_and_save(
+        frames, model_config, config, args.out, progress=not args.quiet, segments=segments
+    )
     print_fold_table(result)
     print(f"artifact: {path}")
     return 0

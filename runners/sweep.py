@@ -1,0 +1,206 @@
+"""Hyperparameter sweep scored by walk-forward out-of-sample Sharpe ratio (never in-sample).
+
+    python runners/sweep.py --data ../shared/data/orcl-1995-2014.txt --trials 2 --epochs 2 \\
+        --engine ray --out DIR
+
+Every trial trains and trades the same walk-forward folds (see walkforward.py) with one sampled
+configuration; its score is the annualised Sharpe ratio of its stitched out-of-sample returns.
+With --engine ray the trials run under Ray Tune with an ASHA scheduler, which stops a trial whose
+running score falls behind after a few folds; --engine local runs the same trials (the same
+seeded draws from the same space) in a process pool, every one to the end. DIR gets trials.csv
+and best.json: the best configuration, its Sharpe ratio and its deflated Sharpe ratio, which
+accounts for the number of trials.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import pandas as pd  # noqa: E402
+
+from models.data import periods_per_year  # noqa: E402
+from models.errors import ConfigError  # noqa: E402
+from models.feature_spec import FeatureSpec  # noqa: E402
+from models.network import ModelConfig  # noqa: E402
+from models.training import TrainConfig  # noqa: E402
+from reports import new_run_dir  # noqa: E402
+from runners.backtest import add_strategy_args, strategy_params  # noqa: E402
+from runners.cli import (  # noqa: E402
+    OneLineParser,
+    add_data_args,
+    configure_logging,
+    load_frames,
+    run_main,
+)
+from runners.engines import Engine, make_engine  # noqa: E402
+from runners.report_builder import check_out_dir  # noqa: E402
+from runners.sweep_report import best_summary, trials_table, write_sweep_report  # noqa: E402
+from runners.sweep_space import (  # noqa: E402
+    DEFAULT_SPACE,
+    PARAMS,
+    Space,
+    describe,
+    load_space,
+    max_seq_len,
+    sample_configs,
+)
+from runners.sweep_trial import SweepSettings, TrialJob, TrialRecord, run_trial  # noqa: E402
+from runners.train import add_training_args  # noqa: E402
+from runners.training_pipeline import min_training_bars  # noqa: E402
+from runners.walkforward_args import (  # noqa: E402
+    add_broker_args,
+    add_engine_args,
+    add_fold_args,
+    broker_from_args,
+)
+from runners.walkforward_plan import plan_folds  # noqa: E402
+
+DEFAULT_TRIALS = 20
+SEARCHED = ("lr", "seq_len", "hidden", "layers", "heads", "dropout")  # flags the space replaces
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = OneLineParser(
+        prog="sweep.py",
+        description=__doc__.split("\n\n")[0],
+        epilog=f"Default search space: {describe(DEFAULT_SPACE)} (heads are drawn among those "
+        'that divide hidden). --space FILE.json replaces entries: {"hidden": [16, 32]} is a '
+        'choice, {"dropout": {"uniform": [0, 0.3]}} or {"lr": {"loguniform": [1e-4, 1e-2]}} a '
+        'range, {"layers": 1} a fixed value; known keys: ' + ", ".join(PARAMS) + ".",
+    )
+    add_data_args(p)
+    s = p.add_argument_group("search")
+    s.add_argument("--space", metavar="FILE.json", help="search space (default: see below)")
+    s.add_argument(
+        "--trials",
+        type=int,
+        default=DEFAULT_TRIALS,
+        metavar="N",
+        help="configurations to try (default: %(default)s)",
+    )
+    add_fold_args(p, train_bars=1500, test_bars=500)
+    add_engine_args(p)
+    t = p.add_argument_group("training (fixed across trials)")
+    add_training_args(t, skip=SEARCHED, device="cpu")
+    add_broker_args(p)
+    p.add_argument(
+        "--out",
+        metavar="DIR",
+        help="results directory, must not exist (default: a new folder under reports/output/)",
+    )
+    return p
+
+
+def default_strategy(device: str, ppy: float) -> dict[str, object]:
+    """backtest.py's default strategy settings (the threshold is searched)."""
+    parser = argparse.ArgumentParser()
+    add_strategy_args(parser)
+    args = parser.parse_args([])
+    args.device = device
+    return strategy_params(args, ppy)
+
+
+def run_trials(
+    engine: Engine,
+    bars: pd.DataFrame,
+    configs: list[dict[str, Any]],
+    space: Space,
+    settings: SweepSettings,
+    seed: int,
+    progress: bool,
+) -> list[TrialRecord]:
+    """Ray: one Tune trial per configuration, under ASHA. Local: every trial, to the end."""
+    if engine.name == "ray":
+        from runners.sweep_ray import run_tune
+
+        return run_tune(bars, configs, space, settings, engine.workers, seed, progress)
+    jobs = [TrialJob(f"local_{i:05d}", c, bars, settings) for i, c in enumerate(configs)]
+    return engine.map(run_trial, jobs, desc="trials", progress=progress)
+
+
+def print_results(trials: pd.DataFrame, best: dict[str, Any]) -> None:
+    print()
+    print(trials.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    print()
+    sharpe, dsr = best["oos_sharpe"], best["deflated_sharpe_ratio"]
+    print(f"best: {best['best_trial']} {best['config']}")
+    print(
+        f"out-of-sample Sharpe {'n/a' if sharpe is None else f'{sharpe:.2f}'} (annualised), "
+        f"deflated Sharpe ratio {'n/a' if dsr is None else f'{dsr:.3f}'} over "
+        f"{best['n_trials']} trial(s)"
+    )
+
+
+def main() -> int:
+    args = build_parser().parse_args()
+    configure_logging()
+    broker = broker_from_args(args)
+    space = load_space(args.space)
+    out = check_out_dir(args.out or str(new_run_dir("reports/output/sweeps")))
+    configs = sample_configs(space, args.trials, args.seed)
+    df = load_frames(args)[0]
+    train_config = TrainConfig(
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        patience=args.patience,
+        folds=args.folds,
+        horizon=args.horizon,
+        flat_band=args.flat_band,
+        seed=args.seed,
+        device=args.device,
+    )
+    plans = plan_folds(
+        len(df), args.train_bars, args.test_bars, train_config.horizon, args.step, args.expanding
+    )
+    n_features = FeatureSpec().n_features
+    longest = ModelConfig(n_features=n_features, seq_len=max_seq_len(space))
+    needed = min_training_bars(longest, train_config)
+    if min(p.train_bars for p in plans) < needed:
+        raise ConfigError(
+            f"--train-bars {args.train_bars} is too few to train on: with seq_len up to "
+            f"{longest.seq_len} the model needs at least {needed} bars"
+        )
+    ppy = periods_per_year(df.index)
+    engine = make_engine(args.engine, args.address, args.workers)
+    settings = SweepSettings(
+        plans, train_config, n_features, default_strategy(args.device, ppy), broker, ppy,
+        engine.threads_per_job(),
+    )
+    try:
+        scheduler = "ASHA (Ray Tune)" if engine.name == "ray" else "none (every trial to the end)"
+        print(
+            f"engine: {engine.describe()}; {args.trials} trial(s) x {len(plans)} walk-forward "
+            f"folds; early stopping: {scheduler}"
+        )
+        records = run_trials(engine, df, configs, space, settings, args.seed, not args.quiet)
+    finally:
+        engine.close()
+    trials = trials_table(records)
+    context = {
+        "engine": engine.name,
+        "scheduler": scheduler,
+        "n_folds": len(plans),
+        "train_bars": args.train_bars,
+        "test_bars": args.test_bars,
+        "step": args.step or args.test_bars,
+        "expanding": bool(args.expanding),
+        "training": {k: v for k, v in train_config.to_dict().items() if k != "lr"},
+        "space": space,
+        "seed": args.seed,
+        "data": str(df.attrs.get("source", "synthetic")),
+    }
+    best = best_summary(records, len(plans), context)
+    path = write_sweep_report(out, trials, best)
+    print_results(trials, best)
+    print(f"engine: {engine.name}")
+    print(f"results: {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    run_main(main)

@@ -1,0 +1,163 @@
+"""Walk-forward retraining: train on a window, trade the next bars out of sample, roll forward.
+
+    python runners/walkforward.py --data ../shared/data/orcl-1995-2014.txt \\
+        --train-bars 1500 --test-bars 500 --epochs 3 --engine ray --out DIR
+
+Fold k trains only on bars before its test window (ending at least the label horizon before it),
+then trades its --test-bars bars with history before them as warm-up. Folds run in parallel on
+the engine; their out-of-sample segments are chained into one equity curve. DIR gets folds.csv
+(per fold: ranges, val_loss = the mean log-loss of the time-series CV inside its training window,
+out-of-sample Sharpe, return and trades), tearsheet.html, metrics.json (in_sample: false),
+returns.csv, trades.csv and chart.png. Each fold starts flat with fresh cash; a position still
+open at the end of a test window is valued at its last close.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import pandas as pd  # noqa: E402
+
+from models.data import infer_timeframe, periods_per_year  # noqa: E402
+from models.errors import ConfigError  # noqa: E402
+from models.feature_spec import FeatureSpec  # noqa: E402
+from runners.backtest import add_strategy_args, strategy_params  # noqa: E402
+from runners.cli import (  # noqa: E402
+    OneLineParser,
+    add_data_args,
+    configure_logging,
+    load_frames,
+    run_main,
+)
+from runners.engines import make_engine  # noqa: E402
+from runners.report_builder import check_out_dir, print_summary  # noqa: E402
+from runners.train import add_training_args, configs_from_args  # noqa: E402
+from runners.training_pipeline import min_training_bars  # noqa: E402
+from runners.walkforward_args import (  # noqa: E402
+    add_broker_args,
+    add_engine_args,
+    add_fold_args,
+    broker_from_args,
+)
+from runners.walkforward_fold import FoldSettings, fold_jobs, run_fold  # noqa: E402
+from runners.walkforward_plan import FoldPlan, plan_folds  # noqa: E402
+from runners.walkforward_report import write_walkforward_report  # noqa: E402
+from runners.walkforward_stitch import fold_table, stitch, walkforward_metrics  # noqa: E402
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = OneLineParser(prog="walkforward.py", description=__doc__.split("\n\n")[0])
+    add_data_args(p)
+    add_fold_args(p)
+    add_engine_args(p)
+    t = p.add_argument_group("training (every fold, as runners/train.py)")
+    # CPU training is deterministic, and the folds already use the cores in parallel.
+    add_training_args(t, device="cpu")
+    add_broker_args(p)
+    add_strategy_args(p)
+    r = p.add_argument_group("output")
+    r.add_argument(
+        "--out",
+        metavar="DIR",
+        help="report directory, must not exist (default: a new folder under reports/output/)",
+    )
+    r.add_argument(
+        "--keep-models", action="store_true", help="keep each fold's model under DIR/models/"
+    )
+    r.add_argument("--no-html", action="store_true", help="skip the quantstats tear sheet")
+    return p
+
+
+def check_training_window(plans: list[FoldPlan], needed: int) -> None:
+    shortest = min(p.train_bars for p in plans)
+    if shortest < needed:
+        raise ConfigError(
+            f"--train-bars {shortest} is too few to train on: the model needs at least {needed} "
+            "bars (feature warm-up + sequence length + label horizon + CV folds)"
+        )
+
+
+def print_folds(folds: pd.DataFrame) -> None:
+    print()
+    print(
+        f"{'fold':>4} {'train':>23} {'test':>23} {'val loss':>8} {'sharpe':>7} {'return':>8} "
+        f"{'trades':>6}"
+    )
+    for row in folds.itertuples(index=False):
+        sharpe = "n/a" if pd.isna(row.oos_sharpe) else f"{row.oos_sharpe:.2f}"
+        val = "n/a" if pd.isna(row.val_loss) else f"{row.val_loss:.4f}"
+        print(
+            f"{row.fold:>4} {row.train_start + '..' + row.train_end:>23} "
+            f"{row.test_start + '..' + row.test_end:>23} {val:>8} {sharpe:>7} "
+            f"{row.oos_return:>8.2%} {row.n_trades:>6}"
+        )
+
+
+def main() -> int:
+    args = build_parser().parse_args()
+    configure_logging()
+    broker = broker_from_args(args)
+    out = check_out_dir(args.out)
+    df = load_frames(args)[0]
+    model_config, train_config = configs_from_args(args, FeatureSpec().n_features)
+    plans = plan_folds(
+        len(df), args.train_bars, args.test_bars, train_config.horizon, args.step, args.expanding
+    )
+    check_training_window(plans, min_training_bars(model_config, train_config))
+    ppy = periods_per_year(df.index)
+    settings = FoldSettings(
+        model_config, train_config, strategy_params(args, ppy), broker, ppy
+    )
+    engine = make_engine(args.engine, args.address, args.workers)
+    models_dir = None
+    if args.keep_models:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        models_dir = Path(tempfile.mkdtemp(dir=out.parent, prefix=".tmp-wf-models-"))
+    try:
+        print(f"engine: {engine.describe()}; {len(plans)} folds")
+        jobs = fold_jobs(df, plans, settings, engine.threads_per_job(), models_dir)
+        outcomes = engine.map(run_fold, jobs, desc="folds", progress=not args.quiet)
+        stitched = stitch(outcomes, df["close"], broker.cash)
+        description = {
+            "train_bars": args.train_bars,
+            "test_bars": args.test_bars,
+            "step": args.step or args.test_bars,
+            "expanding": bool(args.expanding),
+            "gap_bars": train_config.horizon,
+            "n_folds": len(plans),
+            "architecture": model_config.to_dict(),
+            "training": train_config.to_dict(),
+            "engine": engine.name,
+        }
+        metrics = walkforward_metrics(
+            stitched, outcomes, ppy, infer_timeframe(df.index), description
+        )
+        folds = fold_table(outcomes)
+        source = Path(str(df.attrs.get("source", "data"))).name
+        title = (
+            f"AttentionLSTM walk-forward on {source} {metrics['period']['start']}.."
+            f"{metrics['period']['end']} ({len(plans)} folds, out of sample)"
+        )
+        path = write_walkforward_report(
+            out, stitched, metrics, folds, args.threshold, ppy, title, models_dir,
+            html=not args.no_html,
+        )
+    finally:
+        engine.close()
+        if models_dir is not None:
+            shutil.rmtree(models_dir, ignore_errors=True)
+    print_folds(folds)
+    print_summary(metrics)
+    print(f"engine: {engine.name}")
+    print(f"report: {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    run_main(main)

@@ -1,0 +1,98 @@
+"""Command-line groups shared by walkforward.py and sweep.py: folds, engine, broker."""
+
+from __future__ import annotations
+
+import argparse
+
+from models.errors import DataError
+from runners.engines import ENGINE_CHOICES
+from strategies.engine import BrokerConfig
+
+
+def add_fold_args(
+    p: argparse.ArgumentParser, train_bars: int | None = None, test_bars: int | None = None
+) -> None:
+    """--train-bars/--test-bars (required unless defaults are given), --step, --expanding."""
+    g = p.add_argument_group("walk-forward folds")
+    g.add_argument(
+        "--train-bars",
+        type=int,
+        required=train_bars is None,
+        default=train_bars,
+        metavar="N",
+        help="bars each fold trains on (the first N with --expanding)"
+        + (" (default: %(default)s)" if train_bars else ""),
+    )
+    g.add_argument(
+        "--test-bars",
+        type=int,
+        required=test_bars is None,
+        default=test_bars,
+        metavar="M",
+        help="bars each fold trades, out of sample"
+        + (" (default: %(default)s)" if test_bars else ""),
+    )
+    g.add_argument(
+        "--step",
+        type=int,
+        metavar="S",
+        help="bars between test windows (default: --test-bars, back to back; must be >= it)",
+    )
+    g.add_argument(
+        "--expanding",
+        action="store_true",
+        help="train every fold on all bars from the start (default: a rolling window of N)",
+    )
+
+
+def add_engine_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("engine")
+    g.add_argument(
+        "--engine",
+        choices=ENGINE_CHOICES,
+        default="local",
+        help="local: a process pool on this machine; ray: a local Ray with this machine's cores, "
+        "or the cluster at --address (pip install -e \".[distributed]\") (default: %(default)s)",
+    )
+    g.add_argument(
+        "--address",
+        metavar="ADDR",
+        help="Ray cluster to join: auto, HOST:PORT or ray://HOST:PORT (default: start one)",
+    )
+    g.add_argument(
+        "--workers",
+        type=int,
+        metavar="K",
+        help="jobs running at once (default: every core / every CPU of the Ray cluster)",
+    )
+
+
+def add_broker_args(p: argparse.ArgumentParser) -> None:
+    b = p.add_argument_group("broker")
+    b.add_argument(
+        "--cash",
+        type=float,
+        default=100_000.0,
+        help="starting cash of each fold (default: %(default)s)",
+    )
+    b.add_argument(
+        "--commission",
+        type=float,
+        default=0.001,
+        help="commission as a fraction of traded value (default: %(default)s)",
+    )
+    b.add_argument(
+        "--slippage",
+        type=float,
+        default=0.0005,
+        help="slippage as a fraction of price (default: %(default)s)",
+    )
+
+
+def broker_from_args(args: argparse.Namespace) -> BrokerConfig:
+    if args.cash <= 0:
+        raise DataError("--cash must be positive")
+    for name in ("commission", "slippage"):
+        if not 0 <= getattr(args, name) < 0.1:
+            raise DataError(f"--{name} must be a fraction in [0, 0.1)")
+    return BrokerConfig(args.cash, args.commission, args.slippage)
