@@ -167,7 +167,7 @@ def _with_overrides(base: MarketModel, kw: dict[str, Any]) -> tuple[MarketModel,
 
 
 def synthetic_market(
-    n_bars: int = 3000,
+    n_bars: int = 4000,
     seed: int = 7,
     start: str = "2005-01-03",
     freq: str = "B",

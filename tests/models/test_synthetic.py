@@ -40,7 +40,7 @@ def test_synthetic_market_is_deterministic_and_seeded():
 
 def test_synthetic_market_shape_and_validity():
     df = synthetic_market()
-    assert len(df) == 3000
+    assert len(df) == 4000
     assert tuple(df.columns) == OHLCV_COLUMNS
     assert all(dt == np.float64 for dt in df.dtypes)
     assert df.index.name == "datetime" and df.index.tz is None
@@ -48,7 +48,7 @@ def test_synthetic_market_shape_and_validity():
     assert (df.index.day_of_week < 5).all()  # business days
     assert periods_per_year(df.index) == 252.0
     assert df.attrs["source"] == "synthetic"
-    validate_ohlcv(df, min_bars=3000)
+    validate_ohlcv(df, min_bars=4000)
     o, h, lo, c, v = (df[k].to_numpy() for k in OHLCV_COLUMNS)
     assert (h >= np.maximum(o, c)).all() and (lo <= np.minimum(o, c)).all()
     assert (v > 0).all()
