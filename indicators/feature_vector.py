@@ -55,10 +55,19 @@ class FeatureVector(bt.Indicator):
         return [line_values(line, end) for line in src]
 
     def next(self) -> None:
-        size = min(len(self.data), self.p.spec.next_history)
-        last_row = feature_matrix(*self._ohlcv(size=size), spec=self.p.spec)[-1]
-        for j, value in enumerate(last_row):
-            self.lines[j][0] = value
+        spec = self.p.spec
+        d = self.data
+        size = min(len(d), spec.next_history)
+        # line.get is a C-level slice of backtrader's array.array, and np.asarray wraps it
+        # without another copy. Open is not a ta-v1 input; TA-Lib still sees the whole trailing
+        # history, only the last row's arithmetic is done.
+        high, low, close, volume = (
+            np.asarray(line.get(size=size), dtype=np.float64)
+            for line in (d.high, d.low, d.close, d.volume)
+        )
+        last_row = feature_matrix(close, high, low, close, volume, spec=spec, last=1)[0]
+        for line, value in zip(self.lines, last_row.tolist(), strict=True):
+            line[0] = value
 
     def once(self, start: int, end: int) -> None:
         matrix = feature_matrix(*self._ohlcv(end=end), spec=self.p.spec)

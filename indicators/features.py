@@ -8,7 +8,9 @@ only, so the value at bar t depends on bars <= t.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -32,6 +34,18 @@ def _safe_ratio(num: np.ndarray, den: np.ndarray, flat_den: np.ndarray) -> np.nd
     return out
 
 
+def _raw(name: str) -> Callable[..., Any]:
+    """TA-Lib's C function itself, without the wrapper that checks every call for pandas and
+    polars Series (a measurable share of the per-bar path's cost; the values are the same)."""
+    func = getattr(talib, name)
+    return getattr(func, "__wrapped__", func)
+
+
+_RSI, _MACD, _ATR, _BBANDS = _raw("RSI"), _raw("MACD"), _raw("ATR"), _raw("BBANDS")
+_ADX, _PLUS_DI, _MINUS_DI = _raw("ADX"), _raw("PLUS_DI"), _raw("MINUS_DI")
+_STDDEV, _SMA, _WILLR = _raw("STDDEV"), _raw("SMA"), _raw("WILLR")
+
+
 def feature_matrix(
     open_: np.ndarray,
     high: np.ndarray,
@@ -39,11 +53,14 @@ def feature_matrix(
     close: np.ndarray,
     volume: np.ndarray,
     spec: FeatureSpec = DEFAULT_SPEC,
+    last: int | None = None,
 ) -> np.ndarray:
     """Compute the (n_bars, n_features) float64 feature matrix; warm-up rows are NaN.
 
     Columns follow ``spec.names``. ``open_`` is accepted for a complete OHLCV signature (the
-    ``ta-v1`` set does not use it).
+    ``ta-v1`` set does not use it). With ``last=k`` only the last k rows are returned, with
+    the values they have in the full matrix: TA-Lib still runs over the whole input, only the
+    per-row arithmetic after it is restricted (the per-bar path needs one row).
     """
     del open_  # the ta-v1 set uses high/low/close/volume only
     h = np.ascontiguousarray(high, dtype=np.float64)
@@ -51,64 +68,72 @@ def feature_matrix(
     c = np.ascontiguousarray(close, dtype=np.float64)
     v = np.ascontiguousarray(volume, dtype=np.float64)
     n = c.shape[0]
+    first = n - min(n, last) if last is not None else 0  # first row computed
+    rows = slice(first, n)
     log_c = np.log(c)
 
-    def log_return(lag: int) -> np.ndarray:
-        out = np.full(n, np.nan)
-        if n > lag:
-            out[lag:] = log_c[lag:] - log_c[:-lag]
+    def log_return(lag: int, start: int) -> np.ndarray:
+        """log(c[t] / c[t - lag]) for rows t >= start; NaN where t < lag."""
+        out = np.full(n - start, np.nan)
+        begin = max(lag, start)
+        if n > begin:
+            out[begin - start :] = log_c[begin:] - log_c[begin - lag : n - lag]
         return out
 
-    ret_1 = log_return(1)
-    rsi = talib.RSI(c, timeperiod=spec.rsi_period) / 100.0 - 0.5
-    _, _, macd_hist = talib.MACD(
-        c, fastperiod=spec.macd_fast, slowperiod=spec.macd_slow, signalperiod=spec.macd_signal
-    )
-    atr = talib.ATR(h, lo, c, timeperiod=spec.atr_period)
-    upper, _, lower = talib.BBANDS(
-        c, timeperiod=spec.bb_period, nbdevup=spec.bb_dev, nbdevdn=spec.bb_dev, matype=0
-    )
-    band = upper - lower
-    adx = talib.ADX(h, lo, c, timeperiod=spec.adx_period) / 100.0
-    di_spread = (
-        talib.PLUS_DI(h, lo, c, timeperiod=spec.adx_period)
-        - talib.MINUS_DI(h, lo, c, timeperiod=spec.adx_period)
-    ) / 100.0
-    realized_vol = talib.STDDEV(ret_1, timeperiod=spec.vol_period, nbdev=1.0)
+    ret_1_all = log_return(1, 0)  # realized volatility needs the whole history of returns
     # log1p keeps zero volume (index data) finite; a flat window gives a z-score of 0.
     log_v = np.log1p(np.maximum(v, 0.0))
-    vol_mean = talib.SMA(log_v, timeperiod=spec.volume_period)
-    vol_std = talib.STDDEV(log_v, timeperiod=spec.volume_period, nbdev=1.0)
-    volume_z = _safe_ratio(log_v - vol_mean, vol_std, vol_std <= _FLAT_STD * (1.0 + vol_mean))
+    rsi = _RSI(c, timeperiod=spec.rsi_period)
+    _, _, macd_hist = _MACD(
+        c, fastperiod=spec.macd_fast, slowperiod=spec.macd_slow, signalperiod=spec.macd_signal
+    )
+    atr = _ATR(h, lo, c, timeperiod=spec.atr_period)
+    upper, _, lower = _BBANDS(
+        c, timeperiod=spec.bb_period, nbdevup=spec.bb_dev, nbdevdn=spec.bb_dev, matype=0
+    )
+    adx = _ADX(h, lo, c, timeperiod=spec.adx_period)
+    plus_di = _PLUS_DI(h, lo, c, timeperiod=spec.adx_period)
+    minus_di = _MINUS_DI(h, lo, c, timeperiod=spec.adx_period)
+    realized_vol = _STDDEV(ret_1_all, timeperiod=spec.vol_period, nbdev=1.0)
+    vol_mean = _SMA(log_v, timeperiod=spec.volume_period)
+    vol_std = _STDDEV(log_v, timeperiod=spec.volume_period, nbdev=1.0)
+    sma = _SMA(c, timeperiod=spec.sma_period)
+    willr = _WILLR(h, lo, c, timeperiod=spec.willr_period)
+
+    # Per-row arithmetic, on the requested rows only.
+    h, lo, c, log_c_rows = h[rows], lo[rows], c[rows], log_c[rows]
+    upper, lower, vol_mean, vol_std = upper[rows], lower[rows], vol_mean[rows], vol_std[rows]
+    band = upper - lower
+    volume_z = _safe_ratio(
+        log_v[rows] - vol_mean, vol_std, vol_std <= _FLAT_STD * (1.0 + vol_mean)
+    )
     hl = h - lo
     flat_bar = hl <= 0.0
     close_location = _safe_ratio(c - lo, hl, flat_bar) - np.where(flat_bar, 0.0, 0.5)
-    sma = talib.SMA(c, timeperiod=spec.sma_period)
-    willr = talib.WILLR(h, lo, c, timeperiod=spec.willr_period) / 100.0 + 0.5
 
     columns = {
-        "ret_1": ret_1,
-        "ret_5": log_return(5),
-        "ret_20": log_return(20),
-        "rsi_14": rsi,
-        "macd_hist": macd_hist / c,
-        "atr_ratio": atr / c,
+        "ret_1": ret_1_all[rows],
+        "ret_5": log_return(5, first),
+        "ret_20": log_return(20, first),
+        "rsi_14": rsi[rows] / 100.0 - 0.5,
+        "macd_hist": macd_hist[rows] / c,
+        "atr_ratio": atr[rows] / c,
         "bb_pctb": _safe_ratio(c - lower, band, band <= _FLAT_STD * c) - 0.5,
-        "adx_14": adx,
-        "di_spread": di_spread,
-        "realized_vol_20": realized_vol,
+        "adx_14": adx[rows] / 100.0,
+        "di_spread": (plus_di[rows] - minus_di[rows]) / 100.0,
+        "realized_vol_20": realized_vol[rows],
         "volume_z_20": volume_z,
         "hl_range": np.log(h / lo),
         "close_location": close_location,
-        "sma_gap_50": log_c - np.log(sma),
-        "willr_14": willr,
+        "sma_gap_50": log_c_rows - np.log(sma[rows]),
+        "willr_14": willr[rows] / 100.0 + 0.5,
     }
-    matrix = np.empty((n, len(spec.names)), dtype=np.float64)
+    matrix = np.empty((n - first, len(spec.names)), dtype=np.float64)
     for j, name in enumerate(spec.names):
         matrix[:, j] = columns[name]
     # TA-Lib returns NaN during its own warm-up; make the warm-up block uniform so that a row is
     # either fully defined or fully NaN.
-    matrix[: min(warmup_bars(spec), n)] = np.nan
+    matrix[: max(0, min(warmup_bars(spec), n) - first)] = np.nan
     return matrix
 
 

@@ -24,15 +24,18 @@ class ModelSignal(bt.Indicator):
 
     - runonce: ``once`` scales the preloaded feature arrays and runs every window through the
       model in batches on the device (each window ends at its own bar).
-    - next mode, ``preload=False`` and live feeds: ``next`` pushes one feature row into a
-      fixed-size rolling buffer on the device and runs that one window.
+    - next mode, ``preload=False`` and live feeds: ``next`` pushes one feature row into the
+      fixed-size state of the seq_len windows in flight on the device (each advanced one LSTM
+      step per bar, see ``models.inflight_windows``) and finishes the window ending at this bar.
 
     minperiod = feature warm-up (FeatureVector's minperiod) + seq_len - 1; nothing undefined
     ever reaches the model.
 
     Params: ``model_path`` (artifact directory), or ``artifact`` (an already loaded one, to share
-    it between feeds); ``device`` ("auto" = CUDA when available, else CPU); ``batch_size`` for
-    the batched path; ``threads`` (intra-op threads of the per-bar path on CPU; 1 is fastest for
+    it between feeds); ``device`` ("auto" = CUDA when available, else CPU); ``batch_size``:
+    windows per forward pass of the batched path on a GPU (on CPU it is capped at cache-sized
+    chunks of ``models.inference.CPU_CHUNK`` windows, run by one worker thread per torch
+    thread); ``threads`` (intra-op threads of the per-bar path on CPU; 1 is fastest for
     batch-1 inference); ``features``: a FeatureVector of the same data to reuse. Pass one when
     the strategy reads feature lines too: in runonce mode backtrader only advances the
     strategy's own indicators, so a sub-indicator's ``[0]`` is not the current bar there.
