@@ -60,7 +60,6 @@ from runners.audit_core import (  # noqa: E402
     verdict,
 )
 from runners.audit_surrogates import SURROGATE_METHODS  # noqa: E402
-from runners.backtest import add_strategy_args, strategy_params  # noqa: E402
 from runners.cli import (  # noqa: E402
     OneLineParser,
     add_data_args,
@@ -68,6 +67,12 @@ from runners.cli import (  # noqa: E402
     load_frames,
     require_bars,
     run_main,
+)
+from runners.trading_args import (  # noqa: E402
+    add_broker_args,
+    add_strategy_args,
+    broker_from_args,
+    strategy_params,
 )
 from strategies.engine import BrokerConfig, run_backtest  # noqa: E402
 
@@ -91,12 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--block-len", type=float, default=5.0, metavar="BARS",
                    help="mean block length of --method block (default: %(default)s)")
     s.add_argument("--seed", type=int, default=0, help="surrogate seed (default: %(default)s)")
-    b = p.add_argument_group("broker")
-    b.add_argument("--cash", type=float, default=100_000.0, help="default: %(default)s")
-    b.add_argument("--commission", type=float, default=0.001,
-                   help="fraction of traded value (default: %(default)s)")
-    b.add_argument("--slippage", type=float, default=0.0005,
-                   help="fraction of price (default: %(default)s)")
+    add_broker_args(p)
     add_strategy_args(p)
     r = p.add_argument_group("run")
     r.add_argument("--device", default="auto", choices=DEVICE_CHOICES, help="default: auto")
@@ -111,11 +111,6 @@ def validate_args(args: argparse.Namespace) -> None:
         raise ConfigError(f"--surrogates must be >= 0, got {args.surrogates}")
     if not args.block_len >= 1.0:
         raise ConfigError(f"--block-len must be >= 1 bar, got {args.block_len}")
-    if args.cash <= 0:
-        raise ConfigError("--cash must be positive")
-    for name in ("commission", "slippage"):
-        if not 0 <= getattr(args, name) < 0.1:
-            raise ConfigError(f"--{name} must be a fraction in [0, 0.1)")
     if args.json and Path(args.json).is_dir():
         raise ConfigError(f"--json {args.json} is a directory; give a file path")
     if args.json and not Path(args.json).parent.is_dir():
@@ -218,7 +213,7 @@ def main() -> int:
     df, start = load_data(args, artifact)
     ppy = periods_per_year(df.index)
     params = strategy_params(args, ppy)
-    broker = BrokerConfig(args.cash, args.commission, args.slippage)
+    broker = broker_from_args(args)
 
     first_defined = warmup_bars(artifact.feature_spec) + artifact.seq_len - 1
     # On CPU whatever --device says: a GPU kernel may round a window differently depending on

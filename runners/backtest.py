@@ -20,7 +20,6 @@ from indicators.features import warmup_bars  # noqa: E402
 from models.artifact import Artifact, load_artifact  # noqa: E402
 from models.data import infer_timeframe, periods_per_year, select_range  # noqa: E402
 from models.device import DEVICE_CHOICES  # noqa: E402
-from models.errors import DataError  # noqa: E402
 from runners.cli import (  # noqa: E402
     OneLineParser,
     add_data_args,
@@ -31,89 +30,15 @@ from runners.cli import (  # noqa: E402
 )
 from runners.default_model import default_model  # noqa: E402
 from runners.report_builder import build_metrics, check_out_dir, print_summary, write_report  # noqa: E402
-from strategies.engine import BacktestResult, BrokerConfig, run_backtest  # noqa: E402
-from strategies.sizing import SIZING_RULES  # noqa: E402
+from runners.trading_args import (  # noqa: E402
+    add_broker_args,
+    add_strategy_args,
+    broker_from_args,
+    strategy_params,
+)
+from strategies.engine import BacktestResult, run_backtest  # noqa: E402
 
 logger = logging.getLogger("backtest")
-
-
-def add_strategy_args(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("strategy (AttentionLSTMStrategy params)")
-    g.add_argument(
-        "--threshold",
-        type=float,
-        default=0.2,
-        help="minimum |p_up - p_down| to enter (default: %(default)s)",
-    )
-    g.add_argument(
-        "--max-position",
-        type=float,
-        default=0.95,
-        help="largest position as a fraction of equity (default: %(default)s)",
-    )
-    g.add_argument(
-        "--sizing",
-        choices=SIZING_RULES,
-        default="confidence",
-        help="position sizing rule (default: %(default)s)",
-    )
-    g.add_argument(
-        "--target-vol",
-        type=float,
-        default=0.15,
-        help="annualised volatility target of --sizing volatility (default: %(default)s)",
-    )
-    g.add_argument(
-        "--stop-loss",
-        type=float,
-        default=0.05,
-        help="stop-loss distance as a fraction of entry; 0 disables (default: %(default)s)",
-    )
-    g.add_argument(
-        "--atr-stop",
-        type=float,
-        default=None,
-        help="stop-loss distance in ATRs (the tighter of the two stops wins)",
-    )
-    g.add_argument(
-        "--trail", type=float, default=None, help="trailing stop distance as a fraction (e.g. 0.08)"
-    )
-    g.add_argument(
-        "--take-profit",
-        type=float,
-        default=None,
-        help="take-profit distance as a fraction (e.g. 0.15)",
-    )
-    g.add_argument("--allow-short", action="store_true", help="also trade short signals")
-    g.add_argument(
-        "--cooldown",
-        type=int,
-        default=0,
-        help="bars to wait after an exit before re-entering (default: %(default)s)",
-    )
-    g.add_argument(
-        "--no-regime-filter",
-        action="store_true",
-        help="do not halve risk when trailing volatility is in its top decile",
-    )
-
-
-def strategy_params(args: argparse.Namespace, ppy: float) -> dict[str, object]:
-    return {
-        "threshold": args.threshold,
-        "max_position": args.max_position,
-        "sizing": args.sizing,
-        "target_vol": args.target_vol,
-        "stop_loss": args.stop_loss or None,
-        "atr_stop": args.atr_stop,
-        "trail_percent": args.trail,
-        "take_profit": args.take_profit,
-        "allow_short": args.allow_short,
-        "cooldown": args.cooldown,
-        "regime_filter": not args.no_regime_filter,
-        "device": args.device,
-        "periods_per_year": ppy,
-    }
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -131,22 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.6,
         help="share of the data the default model trains on (default: %(default)s)",
     )
-    b = p.add_argument_group("broker")
-    b.add_argument(
-        "--cash", type=float, default=100_000.0, help="starting cash (default: %(default)s)"
-    )
-    b.add_argument(
-        "--commission",
-        type=float,
-        default=0.001,
-        help="commission as a fraction of traded value (default: %(default)s)",
-    )
-    b.add_argument(
-        "--slippage",
-        type=float,
-        default=0.0005,
-        help="slippage as a fraction of price (default: %(default)s)",
-    )
+    add_broker_args(p)
     add_strategy_args(p)
     r = p.add_argument_group("run")
     r.add_argument(
@@ -192,18 +102,10 @@ def choose_model(args: argparse.Namespace, df: pd.DataFrame) -> tuple[Artifact, 
     return artifact, start
 
 
-def validate_args(args: argparse.Namespace) -> None:
-    if args.cash <= 0:
-        raise DataError("--cash must be positive")
-    for name in ("commission", "slippage"):
-        if not 0 <= getattr(args, name) < 0.1:
-            raise DataError(f"--{name} must be a fraction in [0, 0.1)")
-
-
 def main() -> int:
     args = build_parser().parse_args()
     configure_logging()
-    validate_args(args)
+    broker = broker_from_args(args)
     out = check_out_dir(args.out)
     # Keep the bars before --start: they warm features and model up without being traded.
     trade_from, args.start = args.start, None
@@ -219,7 +121,7 @@ def main() -> int:
         df,
         artifact,
         strategy_params(args, ppy),
-        BrokerConfig(args.cash, args.commission, args.slippage),
+        broker,
         trade_start=start,
         runonce=not (args.no_runonce or args.no_preload),
         preload=not args.no_preload,

@@ -29,7 +29,6 @@ from models.feature_spec import FeatureSpec  # noqa: E402
 from models.network import ModelConfig  # noqa: E402
 from models.training import TrainConfig  # noqa: E402
 from reports import new_run_dir  # noqa: E402
-from runners.backtest import add_strategy_args, strategy_params  # noqa: E402
 from runners.cli import (  # noqa: E402
     OneLineParser,
     add_data_args,
@@ -50,13 +49,17 @@ from runners.sweep_space import (  # noqa: E402
     sample_configs,
 )
 from runners.sweep_trial import SweepSettings, TrialJob, TrialRecord, run_trial  # noqa: E402
+from runners.trading_args import (  # noqa: E402
+    add_broker_args,
+    add_strategy_args,
+    broker_from_args,
+    strategy_params,
+)
 from runners.train import add_training_args  # noqa: E402
 from runners.training_pipeline import min_training_bars  # noqa: E402
 from runners.walkforward_args import (  # noqa: E402
-    add_broker_args,
     add_engine_args,
     add_fold_args,
-    broker_from_args,
 )
 from runners.walkforward_plan import plan_folds  # noqa: E402
 

@@ -27,7 +27,6 @@ import pandas as pd  # noqa: E402
 from models.data import infer_timeframe, periods_per_year  # noqa: E402
 from models.errors import ConfigError  # noqa: E402
 from models.feature_spec import FeatureSpec  # noqa: E402
-from runners.backtest import add_strategy_args, strategy_params  # noqa: E402
 from runners.cli import (  # noqa: E402
     OneLineParser,
     add_data_args,
@@ -37,13 +36,17 @@ from runners.cli import (  # noqa: E402
 )
 from runners.engines import make_engine  # noqa: E402
 from runners.report_builder import check_out_dir, print_summary  # noqa: E402
+from runners.trading_args import (  # noqa: E402
+    add_broker_args,
+    add_strategy_args,
+    broker_from_args,
+    strategy_params,
+)
 from runners.train import add_training_args, configs_from_args  # noqa: E402
 from runners.training_pipeline import min_training_bars  # noqa: E402
 from runners.walkforward_args import (  # noqa: E402
-    add_broker_args,
     add_engine_args,
     add_fold_args,
-    broker_from_args,
 )
 from runners.walkforward_fold import FoldSettings, fold_jobs, run_fold  # noqa: E402
 from runners.walkforward_plan import FoldPlan, plan_folds  # noqa: E402

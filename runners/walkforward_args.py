@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from models.errors import DataError
 from runners.engines import ENGINE_CHOICES
-from strategies.engine import BrokerConfig
 
 
 def add_fold_args(
@@ -65,34 +63,3 @@ def add_engine_args(p: argparse.ArgumentParser) -> None:
         metavar="K",
         help="jobs running at once (default: every core / every CPU of the Ray cluster)",
     )
-
-
-def add_broker_args(p: argparse.ArgumentParser) -> None:
-    b = p.add_argument_group("broker")
-    b.add_argument(
-        "--cash",
-        type=float,
-        default=100_000.0,
-        help="starting cash of each fold (default: %(default)s)",
-    )
-    b.add_argument(
-        "--commission",
-        type=float,
-        default=0.001,
-        help="commission as a fraction of traded value (default: %(default)s)",
-    )
-    b.add_argument(
-        "--slippage",
-        type=float,
-        default=0.0005,
-        help="slippage as a fraction of price (default: %(default)s)",
-    )
-
-
-def broker_from_args(args: argparse.Namespace) -> BrokerConfig:
-    if args.cash <= 0:
-        raise DataError("--cash must be positive")
-    for name in ("commission", "slippage"):
-        if not 0 <= getattr(args, name) < 0.1:
-            raise DataError(f"--{name} must be a fraction in [0, 0.1)")
-    return BrokerConfig(args.cash, args.commission, args.slippage)
