@@ -135,6 +135,8 @@ def start_ray(address: str | None, num_cpus: int | None = None) -> bool:
     of the terminal. ``auto`` or ``[ray://]host:port``: join that cluster.
     """
     ray = import_ray()
+    if address is not None:
+        check_address(address)  # also when already connected: a bad address is still an error
     if ray.is_initialized():
         return False  # a caller (a test, a notebook) already connected: use it as it is
     quiet = {"log_to_driver": False, "logging_level": logging.ERROR}
@@ -150,7 +152,6 @@ def start_ray(address: str | None, num_cpus: int | None = None) -> bool:
             **quiet,
         )
         return True
-    check_address(address)
     try:
         ray.init(address=address, ignore_reinit_error=True, **quiet)
     except (ConnectionError, RuntimeError, ValueError) as exc:
