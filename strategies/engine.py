@@ -7,7 +7,7 @@ Cerebro add ``AttentionLSTMStrategy`` directly instead.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import backtrader as bt
@@ -17,23 +17,12 @@ import pandas as pd
 from models.artifact import Artifact
 from models.errors import DataError
 from strategies.attention_lstm import AttentionLSTMStrategy
+from strategies.trade_record import TradeRecord
 
 logger = logging.getLogger(__name__)
 
-TRADE_COLUMNS = [
-    "entry_time",
-    "exit_time",
-    "side",
-    "size",
-    "entry_price",
-    "exit_price",
-    "pnl",
-    "pnl_pct",
-    "bars_held",
-    "exit_reason",
-    "commission",
-    "data",
-]
+# The trade record defines the columns; reports put the usual ones first.
+TRADE_COLUMNS = [f.name for f in fields(TradeRecord)]
 
 
 @dataclass(frozen=True)
