@@ -69,7 +69,7 @@ class ModelSignal(bt.Indicator):
 
     # -- per bar ----------------------------------------------------------------------------
     def _push_current_row(self) -> bool:
-        """Feed this bar's feature row to the rolling buffer, once per bar."""
+        """Feed this bar's feature row to the windows in flight, once per bar."""
         n = len(self.data)
         if n == self._last_len or n < self._feature_minperiod:
             return False
