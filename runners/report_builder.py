@@ -25,6 +25,17 @@ def _day(ts: pd.Timestamp) -> str:
     return str(ts.date()) if ts == ts.normalize() else str(ts)
 
 
+def period_block(index: pd.DatetimeIndex, timeframe: str, ppy: float) -> dict[str, Any]:
+    """metrics.json's "period": the traded bars' range, count and frequency."""
+    return {
+        "start": _day(index[0]),
+        "end": _day(index[-1]),
+        "bars": int(len(index)),
+        "timeframe": timeframe,
+        "periods_per_year": float(ppy),
+    }
+
+
 def in_sample(artifact: Artifact, start: pd.Timestamp, end: pd.Timestamp) -> bool:
     """Whether [start, end] overlaps the range the model was trained on."""
     t_start, t_end = artifact.trained_range
@@ -45,13 +56,7 @@ def build_metrics(
     )
     index = result.returns.index
     t_start, t_end = artifact.trained_range
-    metrics["period"] = {
-        "start": _day(index[0]),
-        "end": _day(index[-1]),
-        "bars": int(len(index)),
-        "timeframe": timeframe,
-        "periods_per_year": float(ppy),
-    }
+    metrics["period"] = period_block(index, timeframe, ppy)
     metrics["model"] = {
         "path": str(artifact.path),
         "sha256": artifact.weights_sha256,

@@ -14,6 +14,7 @@ import pandas as pd
 
 from models.errors import DataError
 from reports import compute_metrics
+from runners.report_builder import period_block
 from runners.walkforward_fold import FoldOutcome, annualised_sharpe
 
 FOLD_COLUMNS = (
@@ -103,13 +104,7 @@ def walkforward_metrics(
     )
     index = stitched.returns.index
     ordered = sorted(outcomes, key=lambda o: o.plan.fold)
-    metrics["period"] = {
-        "start": _day(index[0]),
-        "end": _day(index[-1]),
-        "bars": int(len(index)),
-        "timeframe": timeframe,
-        "periods_per_year": float(ppy),
-    }
+    metrics["period"] = period_block(index, timeframe, ppy)
     metrics["model"] = {
         "kind": "walk-forward",
         "path": None,
@@ -140,7 +135,3 @@ def walkforward_metrics(
 
 def stitched_sharpe(stitched: StitchedResult, ppy: float) -> float | None:
     return annualised_sharpe(stitched.returns["strategy"], ppy)
-
-
-def _day(ts: pd.Timestamp) -> str:
-    return str(ts.date()) if ts == ts.normalize() else str(ts)
