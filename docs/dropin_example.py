@@ -1,8 +1,8 @@
 """Drop-in use: your own Cerebro, your own feed and analyzers, our strategy.
 
-    python runners/train.py --data ../shared/data/orcl-1995-2014.txt --end 2009-12-31 \
+    python runners/train.py --data tests/data/orcl-1995-2014.txt --end 2009-12-31 \
         --out models/output/orcl
-    python docs/dropin_example.py models/output/orcl ../shared/data/yhoo-1996-2014.txt
+    python docs/dropin_example.py models/output/orcl tests/data/yhoo-1996-2014.txt
 """
 
 import sys
@@ -10,7 +10,7 @@ from datetime import datetime
 
 import backtrader as bt
 
-from strategies import AttentionLSTMStrategy
+from bt_attention_lstm.strategies import AttentionLSTMStrategy
 
 model_dir, csv_path = sys.argv[1], sys.argv[2]
 

@@ -7,9 +7,9 @@ import array
 import backtrader as bt
 import numpy as np
 
-from indicators.features import DEFAULT_SPEC, feature_matrix, warmup_bars
-from indicators.run_guards import refuse_exactbars
-from models.feature_spec import FEATURE_NAMES
+from bt_attention_lstm.indicators.features import DEFAULT_SPEC, feature_matrix, warmup_bars
+from bt_attention_lstm.indicators.run_guards import refuse_exactbars
+from bt_attention_lstm.models.feature_spec import FEATURE_NAMES
 
 
 def line_values(line: bt.LineSeries, end: int) -> np.ndarray:

@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 import talib
 
-from models.errors import DataError
-from models.feature_spec import FeatureSpec
+from bt_attention_lstm.models.errors import DataError
+from bt_attention_lstm.models.feature_spec import FeatureSpec
 
 DEFAULT_SPEC = FeatureSpec()
 # A standard deviation below this (relative to the level) is treated as zero: TA-Lib's running

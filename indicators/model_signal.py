@@ -7,11 +7,11 @@ import logging
 import backtrader as bt
 import numpy as np
 
-from indicators.feature_vector import FeatureVector, line_values, write_line
-from indicators.features import warmup_bars
-from models.artifact import Artifact, load_artifact
-from models.errors import ConfigError
-from models.inference import BatchedPredictor, StreamingPredictor
+from bt_attention_lstm.indicators.feature_vector import FeatureVector, line_values, write_line
+from bt_attention_lstm.indicators.features import warmup_bars
+from bt_attention_lstm.models.artifact import Artifact, load_artifact
+from bt_attention_lstm.models.errors import ConfigError
+from bt_attention_lstm.models.inference import BatchedPredictor, StreamingPredictor
 
 logger = logging.getLogger(__name__)
 

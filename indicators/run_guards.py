@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from models.errors import ConfigError
+from bt_attention_lstm.models.errors import ConfigError
 
 
 def refuse_exactbars(indicator: Any) -> None:

@@ -3,8 +3,8 @@
 Nothing here imports backtrader.
 """
 
-from models.artifact import Artifact, load_artifact, save_artifact
-from models.errors import (
+from bt_attention_lstm.models.artifact import Artifact, load_artifact, save_artifact
+from bt_attention_lstm.models.errors import (
     ArtifactError,
     ConfigError,
     DataError,
@@ -12,9 +12,9 @@ from models.errors import (
     TrainingError,
     UserInputError,
 )
-from models.feature_spec import FEATURE_NAMES, FeatureSpec
-from models.network import AttentionLSTM, ModelConfig
-from models.training import TrainConfig, Trainer
+from bt_attention_lstm.models.feature_spec import FEATURE_NAMES, FeatureSpec
+from bt_attention_lstm.models.network import AttentionLSTM, ModelConfig
+from bt_attention_lstm.models.training import TrainConfig, Trainer
 
 __all__ = [
     "FEATURE_NAMES",

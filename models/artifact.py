@@ -21,11 +21,11 @@ import safetensors.torch
 import torch
 from safetensors import SafetensorError
 
-from models.errors import ArtifactError
-from models.feature_spec import FeatureSpec
-from models.labels import CLASS_NAMES
-from models.network import AttentionLSTM, ModelConfig
-from models.scaling import FeatureScaler
+from bt_attention_lstm.models.errors import ArtifactError
+from bt_attention_lstm.models.feature_spec import FeatureSpec
+from bt_attention_lstm.models.labels import CLASS_NAMES
+from bt_attention_lstm.models.network import AttentionLSTM, ModelConfig
+from bt_attention_lstm.models.scaling import FeatureScaler
 
 logger = logging.getLogger(__name__)
 

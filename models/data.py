@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from models.errors import DataError
+from bt_attention_lstm.models.errors import DataError
 
 logger = logging.getLogger(__name__)
 

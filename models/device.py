@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import torch
 
-from models.errors import ConfigError
+from bt_attention_lstm.models.errors import ConfigError
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda")
 

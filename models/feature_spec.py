@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from models.errors import ArtifactError
+from bt_attention_lstm.models.errors import ArtifactError
 
 FEATURE_SET = "ta-v1"
 

@@ -25,7 +25,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from models.network import AttentionLSTM
+from bt_attention_lstm.models.network import AttentionLSTM
 
 
 def _f64(t: torch.Tensor) -> torch.Tensor:

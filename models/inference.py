@@ -14,11 +14,11 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import torch
 
-from models.artifact import Artifact
-from models.device import resolve_device, torch_threads
-from models.errors import ConfigError
-from models.fused_network import FusedAttentionLSTM
-from models.inflight_windows import InFlightWindows
+from bt_attention_lstm.models.artifact import Artifact
+from bt_attention_lstm.models.device import resolve_device, torch_threads
+from bt_attention_lstm.models.errors import ConfigError
+from bt_attention_lstm.models.fused_network import FusedAttentionLSTM
+from bt_attention_lstm.models.inflight_windows import InFlightWindows
 
 logger = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import torch
 
-from models.fused_network import FusedAttentionLSTM
+from bt_attention_lstm.models.fused_network import FusedAttentionLSTM
 
 
 def _gates_ifog(t: torch.Tensor, hidden: int) -> torch.Tensor:

@@ -9,7 +9,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from models.errors import ArtifactError, ConfigError
+from bt_attention_lstm.models.errors import ArtifactError, ConfigError
 
 
 @dataclass(frozen=True)

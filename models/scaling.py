@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.preprocessing import StandardScaler
 
-from models.errors import ArtifactError
+from bt_attention_lstm.models.errors import ArtifactError
 
 CLIP = 10.0
 

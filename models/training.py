@@ -19,12 +19,12 @@ from sklearn.model_selection import TimeSeriesSplit
 from torch import nn
 from tqdm.auto import tqdm
 
-from models.device import resolve_device
-from models.errors import ConfigError, DataError, TrainingError
-from models.labels import CLASS_NAMES, NO_LABEL
-from models.network import AttentionLSTM, ModelConfig
-from models.scaling import FeatureScaler
-from models.windows import WindowBatches
+from bt_attention_lstm.models.device import resolve_device
+from bt_attention_lstm.models.errors import ConfigError, DataError, TrainingError
+from bt_attention_lstm.models.labels import CLASS_NAMES, NO_LABEL
+from bt_attention_lstm.models.network import AttentionLSTM, ModelConfig
+from bt_attention_lstm.models.scaling import FeatureScaler
+from bt_attention_lstm.models.windows import WindowBatches
 
 logger = logging.getLogger(__name__)
 

@@ -3,14 +3,22 @@
 A leaf library: it takes pandas objects and imports none of strategies, indicators or models.
 """
 
-from reports.analyzers import buy_and_hold_returns, returns_from_timereturn, to_naive_index
-from reports.chart import plot_backtest
-from reports.errors import ReportError, ReportExistsError
-from reports.jsonsafe import dumps_strict, to_jsonable
-from reports.metrics import Metrics, compute_metrics
-from reports.stats import deflated_sharpe_ratio, expected_max_sharpe, probabilistic_sharpe_ratio
-from reports.tearsheet import write_tearsheet
-from reports.writer import new_run_dir, write_backtest_report
+from bt_attention_lstm.reports.analyzers import (
+    buy_and_hold_returns,
+    returns_from_timereturn,
+    to_naive_index,
+)
+from bt_attention_lstm.reports.chart import plot_backtest
+from bt_attention_lstm.reports.errors import ReportError, ReportExistsError
+from bt_attention_lstm.reports.jsonsafe import dumps_strict, to_jsonable
+from bt_attention_lstm.reports.metrics import Metrics, compute_metrics
+from bt_attention_lstm.reports.stats import (
+    deflated_sharpe_ratio,
+    expected_max_sharpe,
+    probabilistic_sharpe_ratio,
+)
+from bt_attention_lstm.reports.tearsheet import write_tearsheet
+from bt_attention_lstm.reports.writer import new_run_dir, write_backtest_report
 
 __all__ = [
     "Metrics",

@@ -14,7 +14,7 @@ from datetime import date, datetime
 
 import pandas as pd
 
-from reports.errors import ReportError
+from bt_attention_lstm.reports.errors import ReportError
 
 logger = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ import pandas as pd  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from reports.errors import ReportError  # noqa: E402
+from bt_attention_lstm.reports.errors import ReportError  # noqa: E402
 
 logger = logging.getLogger(__name__)
 

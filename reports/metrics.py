@@ -20,8 +20,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import quantstats as qs  # noqa: E402
 
-from reports.errors import ReportError  # noqa: E402
-from reports.stats import probabilistic_sharpe_ratio  # noqa: E402
+from bt_attention_lstm.reports.errors import ReportError  # noqa: E402
+from bt_attention_lstm.reports.stats import probabilistic_sharpe_ratio  # noqa: E402
 
 logger = logging.getLogger(__name__)
 

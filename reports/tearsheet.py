@@ -30,8 +30,8 @@ matplotlib.use("Agg", force=True)  # quantstats imports pyplot: stay headless
 import pandas as pd  # noqa: E402
 import quantstats as qs  # noqa: E402
 
-from reports.analyzers import to_naive_index  # noqa: E402
-from reports.errors import ReportError  # noqa: E402
+from bt_attention_lstm.reports.analyzers import to_naive_index  # noqa: E402
+from bt_attention_lstm.reports.errors import ReportError  # noqa: E402
 
 # quantstats asks for Arial, absent on most Linux machines: one "findfont" line per chart.
 logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)

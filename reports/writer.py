@@ -14,10 +14,10 @@ from typing import Any
 
 import pandas as pd
 
-from reports.chart import plot_backtest
-from reports.errors import ReportError, ReportExistsError
-from reports.jsonsafe import dumps_strict
-from reports.tearsheet import write_tearsheet
+from bt_attention_lstm.reports.chart import plot_backtest
+from bt_attention_lstm.reports.errors import ReportError, ReportExistsError
+from bt_attention_lstm.reports.jsonsafe import dumps_strict
+from bt_attention_lstm.reports.tearsheet import write_tearsheet
 
 logger = logging.getLogger(__name__)
 

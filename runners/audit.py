@@ -37,17 +37,29 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import pandas as pd
 
-import pandas as pd  # noqa: E402
-
-from indicators.features import warmup_bars  # noqa: E402
-from models.artifact import Artifact, load_artifact  # noqa: E402
-from models.data import infer_timeframe, periods_per_year, select_range  # noqa: E402
-from models.device import DEVICE_CHOICES, resolve_device  # noqa: E402
-from models.errors import ConfigError, DataError  # noqa: E402
-from reports import dumps_strict  # noqa: E402
-from runners.audit_core import (  # noqa: E402
+from bt_attention_lstm.indicators.features import warmup_bars
+from bt_attention_lstm.models.artifact import Artifact, load_artifact
+from bt_attention_lstm.models.data import infer_timeframe, periods_per_year, select_range
+from bt_attention_lstm.models.device import DEVICE_CHOICES, resolve_device
+from bt_attention_lstm.models.errors import ConfigError, DataError
+from bt_attention_lstm.reports import dumps_strict
+from bt_attention_lstm.runners.cli.common import (
+    OneLineParser,
+    add_data_args,
+    configure_logging,
+    load_frames,
+    require_bars,
+    run_main,
+)
+from bt_attention_lstm.runners.cli.trading_args import (
+    add_broker_args,
+    add_strategy_args,
+    broker_from_args,
+    strategy_params,
+)
+from bt_attention_lstm.runners.workflows.audit.core import (
     BacktestSummary,
     CausalityResult,
     OverlapResult,
@@ -59,22 +71,8 @@ from runners.audit_core import (  # noqa: E402
     surrogate_test,
     verdict,
 )
-from runners.audit_surrogates import SURROGATE_METHODS  # noqa: E402
-from runners.cli import (  # noqa: E402
-    OneLineParser,
-    add_data_args,
-    configure_logging,
-    load_frames,
-    require_bars,
-    run_main,
-)
-from runners.trading_args import (  # noqa: E402
-    add_broker_args,
-    add_strategy_args,
-    broker_from_args,
-    strategy_params,
-)
-from strategies.engine import BrokerConfig, run_backtest  # noqa: E402
+from bt_attention_lstm.runners.workflows.audit.surrogates import SURROGATE_METHODS
+from bt_attention_lstm.strategies.engine import BrokerConfig, run_backtest
 
 MIN_TRADED_BARS = 20
 

@@ -9,18 +9,15 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import pandas as pd
 
-import pandas as pd  # noqa: E402
-
-from indicators.features import warmup_bars  # noqa: E402
-from models.artifact import Artifact, load_artifact  # noqa: E402
-from models.data import infer_timeframe, periods_per_year, select_range  # noqa: E402
-from models.device import DEVICE_CHOICES  # noqa: E402
-from runners.cli import (  # noqa: E402
+from bt_attention_lstm.indicators.features import warmup_bars
+from bt_attention_lstm.models.artifact import Artifact, load_artifact
+from bt_attention_lstm.models.data import infer_timeframe, periods_per_year, select_range
+from bt_attention_lstm.models.device import DEVICE_CHOICES
+from bt_attention_lstm.runners.cli.common import (
     OneLineParser,
     add_data_args,
     configure_logging,
@@ -28,15 +25,20 @@ from runners.cli import (  # noqa: E402
     require_bars,
     run_main,
 )
-from runners.default_model import default_model  # noqa: E402
-from runners.report_builder import build_metrics, check_out_dir, print_summary, write_report  # noqa: E402
-from runners.trading_args import (  # noqa: E402
+from bt_attention_lstm.runners.cli.trading_args import (
     add_broker_args,
     add_strategy_args,
     broker_from_args,
     strategy_params,
 )
-from strategies.engine import BacktestResult, run_backtest  # noqa: E402
+from bt_attention_lstm.runners.workflows.reporting import (
+    build_metrics,
+    check_out_dir,
+    print_summary,
+    write_report,
+)
+from bt_attention_lstm.runners.workflows.training.default_model import default_model
+from bt_attention_lstm.strategies.engine import BacktestResult, run_backtest
 
 logger = logging.getLogger("backtest")
 

@@ -26,24 +26,22 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import backtrader as bt
+import numpy as np
+import pandas as pd
+import torch
 
-import backtrader as bt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import torch  # noqa: E402
-
-from indicators.features import DEFAULT_SPEC, compute_features, warmup_bars  # noqa: E402
-from models.artifact import Artifact, load_artifact, save_artifact  # noqa: E402
-from models.device import DEVICE_CHOICES, resolve_device  # noqa: E402
-from models.errors import ConfigError  # noqa: E402
-from models.inference import BatchedPredictor, StreamingPredictor  # noqa: E402
-from models.network import AttentionLSTM, ModelConfig  # noqa: E402
-from models.scaling import FeatureScaler  # noqa: E402
-from models.synthetic import synthetic_market  # noqa: E402
-from runners.cli import OneLineParser, configure_logging, run_main  # noqa: E402
-from strategies import AttentionLSTMStrategy  # noqa: E402
-from strategies.engine import pandas_feed  # noqa: E402
+from bt_attention_lstm.indicators.features import DEFAULT_SPEC, compute_features, warmup_bars
+from bt_attention_lstm.models.artifact import Artifact, load_artifact, save_artifact
+from bt_attention_lstm.models.device import DEVICE_CHOICES, resolve_device
+from bt_attention_lstm.models.errors import ConfigError
+from bt_attention_lstm.models.inference import BatchedPredictor, StreamingPredictor
+from bt_attention_lstm.models.network import AttentionLSTM, ModelConfig
+from bt_attention_lstm.models.scaling import FeatureScaler
+from bt_attention_lstm.models.synthetic import synthetic_market
+from bt_attention_lstm.runners.cli.common import OneLineParser, configure_logging, run_main
+from bt_attention_lstm.strategies import AttentionLSTMStrategy
+from bt_attention_lstm.strategies.engine import pandas_feed
 
 # (direction, threshold): the figures the default model must reach on two CPU cores.
 TARGETS: dict[str, tuple[str, float]] = {
@@ -372,9 +370,13 @@ def train_child(bars: int, steps: int, device: str) -> dict[str, float]:
     windows cover, float32 scaled features, windows as index views); only the number of
     optimiser steps is capped, since the figures of interest are throughput and peak memory.
     """
-    from models.training import TrainConfig, Trainer, _Samples  # the Trainer's own pieces
-    from models.windows import WindowBatches
-    from runners.training_pipeline import segment_of
+    from bt_attention_lstm.models.training import (  # the Trainer's own pieces
+        TrainConfig,
+        Trainer,
+        _Samples,
+    )
+    from bt_attention_lstm.models.windows import WindowBatches
+    from bt_attention_lstm.runners.workflows.training.pipeline import segment_of
 
     config = TrainConfig(device=device)
     model_config = ModelConfig(n_features=DEFAULT_SPEC.n_features)

@@ -1,6 +1,6 @@
 """Hyperparameter sweep scored by walk-forward out-of-sample Sharpe ratio (never in-sample).
 
-    python runners/sweep.py --data ../shared/data/orcl-1995-2014.txt --trials 2 --epochs 2 \\
+    python runners/sweep.py --data tests/data/orcl-1995-2014.txt --trials 2 --epochs 2 \\
         --engine ray --out DIR
 
 Every trial trains and trades the same walk-forward folds (see walkforward.py) with one sampled
@@ -15,31 +15,42 @@ accounts for the number of trials.
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import pandas as pd
 
-import pandas as pd  # noqa: E402
-
-from models.data import periods_per_year  # noqa: E402
-from models.errors import ConfigError  # noqa: E402
-from models.feature_spec import FeatureSpec  # noqa: E402
-from models.network import ModelConfig  # noqa: E402
-from models.training import TrainConfig  # noqa: E402
-from reports import new_run_dir  # noqa: E402
-from runners.cli import (  # noqa: E402
+from bt_attention_lstm.models.data import periods_per_year
+from bt_attention_lstm.models.errors import ConfigError
+from bt_attention_lstm.models.feature_spec import FeatureSpec
+from bt_attention_lstm.models.network import ModelConfig
+from bt_attention_lstm.models.training import TrainConfig
+from bt_attention_lstm.reports import new_run_dir
+from bt_attention_lstm.runners.cli.common import (
     OneLineParser,
     add_data_args,
     configure_logging,
     load_frames,
     run_main,
 )
-from runners.engines import Engine, make_engine  # noqa: E402
-from runners.report_builder import check_out_dir  # noqa: E402
-from runners.sweep_report import best_summary, trials_table, write_sweep_report  # noqa: E402
-from runners.sweep_space import (  # noqa: E402
+from bt_attention_lstm.runners.cli.trading_args import (
+    add_broker_args,
+    add_strategy_args,
+    broker_from_args,
+    strategy_params,
+)
+from bt_attention_lstm.runners.cli.walkforward_args import (
+    add_engine_args,
+    add_fold_args,
+)
+from bt_attention_lstm.runners.train import add_training_args
+from bt_attention_lstm.runners.workflows.engines import Engine, make_engine
+from bt_attention_lstm.runners.workflows.reporting import check_out_dir
+from bt_attention_lstm.runners.workflows.sweep.report import (
+    best_summary,
+    trials_table,
+    write_sweep_report,
+)
+from bt_attention_lstm.runners.workflows.sweep.space import (
     DEFAULT_SPACE,
     PARAMS,
     Space,
@@ -48,20 +59,14 @@ from runners.sweep_space import (  # noqa: E402
     max_seq_len,
     sample_configs,
 )
-from runners.sweep_trial import SweepSettings, TrialJob, TrialRecord, run_trial  # noqa: E402
-from runners.trading_args import (  # noqa: E402
-    add_broker_args,
-    add_strategy_args,
-    broker_from_args,
-    strategy_params,
+from bt_attention_lstm.runners.workflows.sweep.trial import (
+    SweepSettings,
+    TrialJob,
+    TrialRecord,
+    run_trial,
 )
-from runners.train import add_training_args  # noqa: E402
-from runners.training_pipeline import min_training_bars  # noqa: E402
-from runners.walkforward_args import (  # noqa: E402
-    add_engine_args,
-    add_fold_args,
-)
-from runners.walkforward_plan import plan_folds  # noqa: E402
+from bt_attention_lstm.runners.workflows.training.pipeline import min_training_bars
+from bt_attention_lstm.runners.workflows.walkforward.plan import plan_folds
 
 DEFAULT_TRIALS = 20
 SEARCHED = ("lr", "seq_len", "hidden", "layers", "heads", "dropout")  # flags the space replaces
@@ -119,7 +124,7 @@ def run_trials(
 ) -> list[TrialRecord]:
     """Ray: one Tune trial per configuration, under ASHA. Local: every trial, to the end."""
     if engine.name == "ray":
-        from runners.sweep_ray import run_tune
+        from bt_attention_lstm.runners.workflows.sweep.ray_tune import run_tune
 
         return run_tune(bars, configs, space, settings, engine.workers, seed, progress)
     jobs = [TrialJob(f"local_{i:05d}", c, bars, settings) for i, c in enumerate(configs)]

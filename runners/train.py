@@ -1,23 +1,19 @@
 """Train an AttentionLSTM offline and write a safe artifact (model.safetensors + meta.json).
 
-python runners/train.py --data ../shared/data/orcl-1995-2014.txt --end 2009-12-31 --out DIR
+python runners/train.py --data tests/data/orcl-1995-2014.txt --end 2009-12-31 --out DIR
 python runners/train.py --data A.csv --data B.csv --out DIR     # one model, several symbols
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Collection
-from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from models.device import DEVICE_CHOICES  # noqa: E402
-from models.network import ModelConfig  # noqa: E402
-from models.training import TrainConfig, TrainingResult  # noqa: E402
-from runners.cli import (  # noqa: E402
+from bt_attention_lstm.models.device import DEVICE_CHOICES
+from bt_attention_lstm.models.network import ModelConfig
+from bt_attention_lstm.models.training import TrainConfig, TrainingResult
+from bt_attention_lstm.runners.cli.common import (
     OneLineParser,
     add_data_args,
     configure_logging,
@@ -25,8 +21,11 @@ from runners.cli import (  # noqa: E402
     require_bars,
     run_main,
 )
-from runners.multi_symbol import expand_data_paths, parallel_segments  # noqa: E402
-from runners.training_pipeline import min_training_bars, train_and_save  # noqa: E402
+from bt_attention_lstm.runners.workflows.training.multi_symbol import (
+    expand_data_paths,
+    parallel_segments,
+)
+from bt_attention_lstm.runners.workflows.training.pipeline import min_training_bars, train_and_save
 
 DEFAULT_OUT = "models/output/attention-lstm"
 
@@ -140,7 +139,7 @@ def print_fold_table(result: TrainingResult) -> None:
 def main() -> int:
     args = build_parser().parse_args()
     configure_logging()
-    from models.feature_spec import FeatureSpec
+    from bt_attention_lstm.models.feature_spec import FeatureSpec
 
     model_config, config = configs_from_args(args, FeatureSpec().n_features)
     needed = min_training_bars(model_config, config)

@@ -1,6 +1,6 @@
 """Walk-forward retraining: train on a window, trade the next bars out of sample, roll forward.
 
-    python runners/walkforward.py --data ../shared/data/orcl-1995-2014.txt \\
+    python runners/walkforward.py --data tests/data/orcl-1995-2014.txt \\
         --train-bars 1500 --test-bars 500 --epochs 3 --engine ray --out DIR
 
 Fold k trains only on bars before its test window (ending at least the label horizon before it),
@@ -16,42 +16,43 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import pandas as pd
 
-import pandas as pd  # noqa: E402
-
-from models.data import infer_timeframe, periods_per_year  # noqa: E402
-from models.errors import ConfigError  # noqa: E402
-from models.feature_spec import FeatureSpec  # noqa: E402
-from runners.cli import (  # noqa: E402
+from bt_attention_lstm.models.data import infer_timeframe, periods_per_year
+from bt_attention_lstm.models.errors import ConfigError
+from bt_attention_lstm.models.feature_spec import FeatureSpec
+from bt_attention_lstm.runners.cli.common import (
     OneLineParser,
     add_data_args,
     configure_logging,
     load_frames,
     run_main,
 )
-from runners.engines import make_engine  # noqa: E402
-from runners.report_builder import check_out_dir, print_summary  # noqa: E402
-from runners.trading_args import (  # noqa: E402
+from bt_attention_lstm.runners.cli.trading_args import (
     add_broker_args,
     add_strategy_args,
     broker_from_args,
     strategy_params,
 )
-from runners.train import add_training_args, configs_from_args  # noqa: E402
-from runners.training_pipeline import min_training_bars  # noqa: E402
-from runners.walkforward_args import (  # noqa: E402
+from bt_attention_lstm.runners.cli.walkforward_args import (
     add_engine_args,
     add_fold_args,
 )
-from runners.walkforward_fold import FoldSettings, fold_jobs, run_fold  # noqa: E402
-from runners.walkforward_plan import FoldPlan, plan_folds  # noqa: E402
-from runners.walkforward_report import write_walkforward_report  # noqa: E402
-from runners.walkforward_stitch import fold_table, stitch, walkforward_metrics  # noqa: E402
+from bt_attention_lstm.runners.train import add_training_args, configs_from_args
+from bt_attention_lstm.runners.workflows.engines import make_engine
+from bt_attention_lstm.runners.workflows.reporting import check_out_dir, print_summary
+from bt_attention_lstm.runners.workflows.training.pipeline import min_training_bars
+from bt_attention_lstm.runners.workflows.walkforward.fold import FoldSettings, fold_jobs, run_fold
+from bt_attention_lstm.runners.workflows.walkforward.plan import FoldPlan, plan_folds
+from bt_attention_lstm.runners.workflows.walkforward.report import write_walkforward_report
+from bt_attention_lstm.runners.workflows.walkforward.stitch import (
+    fold_table,
+    stitch,
+    walkforward_metrics,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

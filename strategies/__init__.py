@@ -1,7 +1,7 @@
 """backtrader strategies and sizers driven by the AttentionLSTM."""
 
-from strategies.attention_lstm import AttentionLSTMStrategy
-from strategies.sizing import ConfidenceSizer, confidence_scale, target_fraction
+from bt_attention_lstm.strategies.attention_lstm import AttentionLSTMStrategy
+from bt_attention_lstm.strategies.sizing import ConfidenceSizer, confidence_scale, target_fraction
 
 EnhancedLSTMStrategy = AttentionLSTMStrategy
 

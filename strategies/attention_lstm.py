@@ -9,12 +9,12 @@ from typing import Any
 import backtrader as bt
 import numpy as np
 
-from indicators.feature_vector import FeatureVector
-from indicators.model_signal import ModelSignal
-from models.artifact import Artifact, load_artifact
-from models.errors import ConfigError
-from strategies.sizing import SIZING_RULES, ConfidenceSizer, SizingInputs
-from strategies.trade_record import TradeRecord
+from bt_attention_lstm.indicators.feature_vector import FeatureVector
+from bt_attention_lstm.indicators.model_signal import ModelSignal
+from bt_attention_lstm.models.artifact import Artifact, load_artifact
+from bt_attention_lstm.models.errors import ConfigError
+from bt_attention_lstm.strategies.sizing import SIZING_RULES, ConfidenceSizer, SizingInputs
+from bt_attention_lstm.strategies.trade_record import TradeRecord
 
 logger = logging.getLogger(__name__)
 

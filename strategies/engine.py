@@ -14,10 +14,10 @@ import backtrader as bt
 import numpy as np
 import pandas as pd
 
-from models.artifact import Artifact
-from models.errors import DataError
-from strategies.attention_lstm import AttentionLSTMStrategy
-from strategies.trade_record import TradeRecord
+from bt_attention_lstm.models.artifact import Artifact
+from bt_attention_lstm.models.errors import DataError
+from bt_attention_lstm.strategies.attention_lstm import AttentionLSTMStrategy
+from bt_attention_lstm.strategies.trade_record import TradeRecord
 
 logger = logging.getLogger(__name__)
 

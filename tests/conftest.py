@@ -3,7 +3,7 @@
 Constants (importable as ``from tests.conftest import ...``):
 
 - ``REPO_ROOT``: the project root (``/work/main``-like), resolved from this file.
-- ``DATA_DIR``: ``<repo>/../shared/data``, backtrader's sample data (see its README.md).
+- ``DATA_DIR``: ``tests/data``, backtrader's sample data (see its README.md).
 - ``ORCL_PATH``: the ORCL daily Yahoo CSV in ``DATA_DIR`` (1995-01-03 .. 2014-12-31, 5036 bars).
 - ``TINY_MODEL``, ``TINY_TRAIN``: the tiny ``ModelConfig`` / ``TrainConfig`` of ``tiny_artifact``.
 - ``load_market_file(path, fmt="auto")``: ``models.data.load_ohlcv`` (ORCL fallback parser).
@@ -17,7 +17,8 @@ Fixtures:
   reproduces backtrader's adjustment is the fallback while that module is missing).
   Treat it as read-only: ``.copy()`` before changing it.
 - ``tiny_training`` (session): a ``TinyTraining`` (path, result, frame, model_config,
-  train_config): a tiny AttentionLSTM trained with ``runners.training_pipeline.train_and_save``
+  train_config): a tiny AttentionLSTM trained with
+  ``runners.workflows.training.pipeline.train_and_save``
   on ORCL 1995-2001 (hidden 16, 1 layer, 2 heads, seq_len 10, 2 epochs, 2 folds, seed 1).
 - ``tiny_artifact`` (session): the artifact directory of ``tiny_training``. Read-only: a test
   that changes files must work on ``tiny_artifact_copy``.
@@ -52,11 +53,11 @@ logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
 TEST_TORCH_THREADS = 1
 torch.set_num_threads(TEST_TORCH_THREADS)
 
-from models.network import ModelConfig  # noqa: E402
-from models.training import TrainConfig  # noqa: E402
+from bt_attention_lstm.models.network import ModelConfig  # noqa: E402
+from bt_attention_lstm.models.training import TrainConfig  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+DATA_DIR = Path(__file__).resolve().parent / "data"
 ORCL_PATH = DATA_DIR / "orcl-1995-2014.txt"
 
 TINY_MODEL = ModelConfig(n_features=15, hidden=16, layers=1, heads=2, dropout=0.0, seq_len=10)
@@ -65,11 +66,8 @@ TINY_RANGE = ("1995-01-01", "2001-12-31")
 
 
 def subprocess_env(**extra: str) -> dict[str, str]:
-    """Environment for running a runner script: the repo on PYTHONPATH, one torch thread."""
+    """Environment for running a runner script (the package is installed): one torch thread."""
     env = dict(os.environ)
-    env["PYTHONPATH"] = str(REPO_ROOT) + (
-        os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else ""
-    )
     env["OMP_NUM_THREADS"] = str(TEST_TORCH_THREADS)
     env["MPLBACKEND"] = "Agg"
     env.update(extra)
@@ -117,7 +115,7 @@ def _parse_yahoo_like_backtrader(path: Path) -> pd.DataFrame:
 def load_market_file(path: Path, fmt: str = "auto") -> pd.DataFrame:
     """``models.data.load_ohlcv`` when available, else the ORCL fallback parser."""
     try:
-        from models.data import load_ohlcv
+        from bt_attention_lstm.models.data import load_ohlcv
     except ImportError:  # the data module is written in parallel; keep the suite usable
         if fmt not in ("auto", "yahoo"):
             pytest.skip("models.data.load_ohlcv is not available yet")
@@ -142,7 +140,7 @@ def orcl_df() -> pd.DataFrame:
 
 @pytest.fixture(scope="session")
 def tiny_training(orcl_df: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory) -> TinyTraining:
-    from runners.training_pipeline import train_and_save
+    from bt_attention_lstm.runners.workflows.training.pipeline import train_and_save
 
     mask = (orcl_df.index >= pd.Timestamp(TINY_RANGE[0])) & (
         orcl_df.index <= pd.Timestamp(TINY_RANGE[1])

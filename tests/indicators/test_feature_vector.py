@@ -9,9 +9,9 @@ import backtrader as bt
 import numpy as np
 import pytest
 
-from indicators import FeatureVector, compute_features, warmup_bars
-from models.errors import ConfigError
-from models.feature_spec import FEATURE_NAMES
+from bt_attention_lstm.indicators import FeatureVector, compute_features, warmup_bars
+from bt_attention_lstm.models.errors import ConfigError
+from bt_attention_lstm.models.feature_spec import FEATURE_NAMES
 from tests.conftest import ORCL_PATH
 
 MODES = {

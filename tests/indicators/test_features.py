@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from indicators.features import compute_features, feature_matrix, warmup_bars
-from models.errors import DataError
-from models.feature_spec import FEATURE_NAMES, FeatureSpec
+from bt_attention_lstm.indicators.features import compute_features, feature_matrix, warmup_bars
+from bt_attention_lstm.models.errors import DataError
+from bt_attention_lstm.models.feature_spec import FEATURE_NAMES, FeatureSpec
 from tests.conftest import DATA_DIR, load_market_file
 
 PRICES = ["open", "high", "low", "close"]

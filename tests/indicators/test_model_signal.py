@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-from indicators import ModelSignal, compute_features, warmup_bars
-from models.artifact import load_artifact
+from bt_attention_lstm.indicators import ModelSignal, compute_features, warmup_bars
+from bt_attention_lstm.models.artifact import load_artifact
 from tests.conftest import ORCL_PATH, load_market_file
 
 MODES = {

@@ -15,19 +15,19 @@ import pytest
 import safetensors.torch
 import torch
 
-import models.artifact as artifact_mod
-from models.artifact import (
+import bt_attention_lstm.models.artifact as artifact_mod
+from bt_attention_lstm.models.artifact import (
     META_FILE,
     WEIGHTS_FILE,
     load_artifact,
     parameters_digest,
     save_artifact,
 )
-from models.data import data_fingerprint
-from models.errors import ArtifactError
-from models.feature_spec import FEATURE_NAMES, FeatureSpec
-from models.network import AttentionLSTM, ModelConfig
-from models.scaling import FeatureScaler
+from bt_attention_lstm.models.data import data_fingerprint
+from bt_attention_lstm.models.errors import ArtifactError
+from bt_attention_lstm.models.feature_spec import FEATURE_NAMES, FeatureSpec
+from bt_attention_lstm.models.network import AttentionLSTM, ModelConfig
+from bt_attention_lstm.models.scaling import FeatureScaler
 from tests.conftest import TINY_MODEL
 
 # -- helpers -----------------------------------------------------------------------------------
@@ -145,7 +145,7 @@ def test_meta_json_holds_everything_but_the_weights(tiny_training):
 
 
 def test_models_package_exports_the_documented_names():
-    import models
+    from bt_attention_lstm import models
 
     assert models.AttentionLSTM is AttentionLSTM  # DESIGN.md: a stable interface
     assert models.load_artifact is load_artifact

@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models import data as mdata
-from models.data import (
+from bt_attention_lstm.models import data as mdata
+from bt_attention_lstm.models.data import (
     OHLCV_COLUMNS,
     data_fingerprint,
     detect_format,
@@ -25,9 +25,9 @@ from models.data import (
     select_range,
     validate_ohlcv,
 )
-from models.errors import DataError
+from bt_attention_lstm.models.errors import DataError
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=f"sample data not found at {DATA}")
 
 YAHOO_HEADER = "Date,Open,High,Low,Close,Adj Close,Volume\n"
@@ -186,7 +186,7 @@ def test_generic_date_and_time_columns_and_missing_volume(tmp_path, caplog):
     path = write(tmp_path, "date,time,open,high,low,close\n"
                  "2021-03-01,10:00:00,1,2,0.5,1.5\n2021-03-01,10:05:00,1.5,2,1,1.2\n")
     assert detect_format(path) == "generic"
-    with caplog.at_level(logging.INFO, logger="models.data"):
+    with caplog.at_level(logging.INFO, logger="bt_attention_lstm.models.data"):
         df = load_ohlcv(path)
     assert df["volume"].tolist() == [0.0, 0.0]
     assert df.index[0] == pd.Timestamp("2021-03-01 10:00")
@@ -342,7 +342,7 @@ def test_nan_repair_forward_fills_and_warns_once(caplog):
     df.iloc[10, df.columns.get_loc("close")] = np.nan
     df.iloc[200, df.columns.get_loc("volume")] = np.inf
     df.iloc[201, df.columns.get_loc("open")] = np.nan
-    with caplog.at_level(logging.WARNING, logger="models.data"):
+    with caplog.at_level(logging.WARNING, logger="bt_attention_lstm.models.data"):
         out = validate_ohlcv(df)
     warnings_ = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings_) == 1 and "repaired 3 NaN/inf cells" in warnings_[0].getMessage()

@@ -11,15 +11,15 @@ import numpy as np
 import pytest
 import torch
 
-from indicators.features import feature_matrix
-from models.artifact import Artifact, load_artifact, save_artifact
-from models.errors import ConfigError
-from models.feature_spec import FeatureSpec
-from models.fused_network import FusedAttentionLSTM, folded_lstm
-from models.inference import CPU_CHUNK, BatchedPredictor, StreamingPredictor
-from models.network import AttentionLSTM, ModelConfig
-from models.scaling import FeatureScaler
-from models.synthetic import synthetic_market
+from bt_attention_lstm.indicators.features import feature_matrix
+from bt_attention_lstm.models.artifact import Artifact, load_artifact, save_artifact
+from bt_attention_lstm.models.errors import ConfigError
+from bt_attention_lstm.models.feature_spec import FeatureSpec
+from bt_attention_lstm.models.fused_network import FusedAttentionLSTM, folded_lstm
+from bt_attention_lstm.models.inference import CPU_CHUNK, BatchedPredictor, StreamingPredictor
+from bt_attention_lstm.models.network import AttentionLSTM, ModelConfig
+from bt_attention_lstm.models.scaling import FeatureScaler
+from bt_attention_lstm.models.synthetic import synthetic_market
 
 CONFIGS = {
     "default": ModelConfig(n_features=15),

@@ -6,9 +6,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.data import OHLCV_COLUMNS, data_fingerprint, periods_per_year, validate_ohlcv
-from models.errors import DataError
-from models.synthetic import (
+from bt_attention_lstm.models.data import (
+    OHLCV_COLUMNS,
+    data_fingerprint,
+    periods_per_year,
+    validate_ohlcv,
+)
+from bt_attention_lstm.models.errors import DataError
+from bt_attention_lstm.models.synthetic import (
     generate_market,
     planted_edge_market,
     random_walk_market,

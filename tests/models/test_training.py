@@ -11,15 +11,21 @@ import pytest
 import torch
 from sklearn.preprocessing import StandardScaler
 
-from indicators.features import compute_features, warmup_bars
-from models.artifact import load_artifact, parameters_digest
-from models.errors import DataError, TrainingError
-from models.labels import NO_LABEL, make_labels
-from models.network import ModelConfig
-from models.scaling import FeatureScaler
-from models.training import Segment, TrainConfig, Trainer, _Samples, time_series_folds
-from models.windows import WindowBatches
-from runners.training_pipeline import segment_of
+from bt_attention_lstm.indicators.features import compute_features, warmup_bars
+from bt_attention_lstm.models.artifact import load_artifact, parameters_digest
+from bt_attention_lstm.models.errors import DataError, TrainingError
+from bt_attention_lstm.models.labels import NO_LABEL, make_labels
+from bt_attention_lstm.models.network import ModelConfig
+from bt_attention_lstm.models.scaling import FeatureScaler
+from bt_attention_lstm.models.training import (
+    Segment,
+    TrainConfig,
+    Trainer,
+    _Samples,
+    time_series_folds,
+)
+from bt_attention_lstm.models.windows import WindowBatches
+from bt_attention_lstm.runners.workflows.training.pipeline import segment_of
 from tests.conftest import TINY_MODEL, TINY_TRAIN
 
 DAY = 86_400 * 10**9

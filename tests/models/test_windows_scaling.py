@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from models.errors import ArtifactError
-from models.scaling import CLIP, FeatureScaler
-from models.windows import WindowBatches
+from bt_attention_lstm.models.errors import ArtifactError
+from bt_attention_lstm.models.scaling import CLIP, FeatureScaler
+from bt_attention_lstm.models.windows import WindowBatches
 
 
 @pytest.fixture

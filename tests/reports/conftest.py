@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reports import compute_metrics, write_backtest_report
+from bt_attention_lstm.reports import compute_metrics, write_backtest_report
 
-DATA_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 PPY_DAILY = 252.0
 TITLE = "Attention-LSTM & SYNTH backtest"
 BENCHMARK_NAME = "Buy and Hold"

@@ -8,7 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reports import ReportError, buy_and_hold_returns, returns_from_timereturn, to_naive_index
+from bt_attention_lstm.reports import (
+    ReportError,
+    buy_and_hold_returns,
+    returns_from_timereturn,
+    to_naive_index,
+)
 
 
 def test_timereturn_becomes_sorted_naive_series_named_strategy() -> None:

@@ -19,7 +19,7 @@ import backtrader as bt
 import pandas as pd
 import pytest
 
-from reports import buy_and_hold_returns, compute_metrics, returns_from_timereturn
+from bt_attention_lstm.reports import buy_and_hold_returns, compute_metrics, returns_from_timereturn
 from tests.reports.conftest import DATA_DIR, PPY_DAILY
 
 

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import quantstats as qs
 
-from reports import ReportError, compute_metrics, probabilistic_sharpe_ratio
+from bt_attention_lstm.reports import ReportError, compute_metrics, probabilistic_sharpe_ratio
 from tests.reports.conftest import PPY_DAILY, Backtest, make_backtest
 
 STRATEGY_KEYS = {

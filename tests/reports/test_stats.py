@@ -9,7 +9,11 @@ import pandas as pd
 import pytest
 from scipy.stats import norm
 
-from reports import deflated_sharpe_ratio, expected_max_sharpe, probabilistic_sharpe_ratio
+from bt_attention_lstm.reports import (
+    deflated_sharpe_ratio,
+    expected_max_sharpe,
+    probabilistic_sharpe_ratio,
+)
 
 RETURNS = pd.Series([0.012, -0.008, 0.015, 0.003, -0.011, 0.021, 0.002, -0.004, 0.009, 0.006])
 TRIALS = [0.05, 0.12, -0.03, 0.08, 0.01]

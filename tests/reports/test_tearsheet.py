@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reports import ReportError, write_tearsheet
+from bt_attention_lstm.reports import ReportError, write_tearsheet
 from tests.reports.conftest import BENCHMARK_NAME, TITLE, make_backtest
 
 

@@ -10,8 +10,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import reports.writer as writer_module
-from reports import ReportExistsError, compute_metrics, new_run_dir, write_backtest_report
+import bt_attention_lstm.reports.writer as writer_module
+from bt_attention_lstm.reports import (
+    ReportExistsError,
+    compute_metrics,
+    new_run_dir,
+    write_backtest_report,
+)
 from tests.reports.conftest import PPY_DAILY, Backtest
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

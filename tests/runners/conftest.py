@@ -17,11 +17,11 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from models.network import ModelConfig
-from models.synthetic import synthetic_market
-from models.training import TrainConfig
-from runners.walkforward_fold import FoldSettings
-from strategies.engine import BrokerConfig
+from bt_attention_lstm.models.network import ModelConfig
+from bt_attention_lstm.models.synthetic import synthetic_market
+from bt_attention_lstm.models.training import TrainConfig
+from bt_attention_lstm.runners.workflows.walkforward.fold import FoldSettings
+from bt_attention_lstm.strategies.engine import BrokerConfig
 
 TINY_MARKET_BARS = 900
 TINY_MODEL = ModelConfig(n_features=15, hidden=8, layers=1, heads=1, dropout=0.0, seq_len=10)

@@ -11,24 +11,27 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import runners.audit_core as audit_core
-from indicators import FeatureVector
-from indicators.feature_vector import write_line
-from models.artifact import load_artifact
-from models.data import load_ohlcv
-from models.network import ModelConfig
-from models.synthetic import planted_edge_market, random_walk_market
-from models.training import TrainConfig
-from reports import compute_metrics
-from runners.audit_core import (
+import bt_attention_lstm.runners.workflows.audit.core as audit_core
+from bt_attention_lstm.indicators import FeatureVector
+from bt_attention_lstm.indicators.feature_vector import write_line
+from bt_attention_lstm.models.artifact import load_artifact
+from bt_attention_lstm.models.data import load_ohlcv
+from bt_attention_lstm.models.network import ModelConfig
+from bt_attention_lstm.models.synthetic import planted_edge_market, random_walk_market
+from bt_attention_lstm.models.training import TrainConfig
+from bt_attention_lstm.reports import compute_metrics
+from bt_attention_lstm.runners.workflows.audit.core import (
     SurrogateResult,
     annualised_sharpe,
     causality_check,
     cut_positions,
     surrogate_test,
 )
-from runners.audit_surrogates import make_surrogate, stationary_bootstrap_rows
-from strategies.engine import BrokerConfig, run_backtest
+from bt_attention_lstm.runners.workflows.audit.surrogates import (
+    make_surrogate,
+    stationary_bootstrap_rows,
+)
+from bt_attention_lstm.strategies.engine import BrokerConfig, run_backtest
 from tests.conftest import subprocess_env
 from tests.trust.conftest import train_tiny
 from tests.trust.runner_pool import Invocation, run_many

@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 import torch
 
-from models.synthetic import synthetic_market
+from bt_attention_lstm.models.synthetic import synthetic_market
 from tests.conftest import REPO_ROOT, subprocess_env
 from tests.trust.runner_pool import Invocation, Outcome, run_many
 

@@ -12,10 +12,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.errors import DataError
-from models.synthetic import random_walk_market, synthetic_market
-from models.training import Segment, TrainConfig, _Samples
-from runners.multi_symbol import _features_for, expand_data_paths, parallel_segments
+from bt_attention_lstm.models.errors import DataError
+from bt_attention_lstm.models.synthetic import random_walk_market, synthetic_market
+from bt_attention_lstm.models.training import Segment, TrainConfig, _Samples
+from bt_attention_lstm.runners.workflows.training.multi_symbol import (
+    _features_for,
+    expand_data_paths,
+    parallel_segments,
+)
 from tests.conftest import ORCL_PATH, REPO_ROOT, subprocess_env
 
 CONFIG = TrainConfig(horizon=5, flat_band=0.5)

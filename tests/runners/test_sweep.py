@@ -12,25 +12,25 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.errors import ConfigError, UserInputError
-from reports import deflated_sharpe_ratio, probabilistic_sharpe_ratio
-from runners.sweep_report import (
+from bt_attention_lstm.models.errors import ConfigError, UserInputError
+from bt_attention_lstm.reports import deflated_sharpe_ratio, probabilistic_sharpe_ratio
+from bt_attention_lstm.runners.workflows.sweep.report import (
     DSR_NOTE,
     TRIAL_COLUMNS,
     best_summary,
     trials_table,
     write_sweep_report,
 )
-from runners.sweep_space import (
+from bt_attention_lstm.runners.workflows.sweep.space import (
     DEFAULT_SPACE,
     PARAMS,
     load_space,
     sample_configs,
     validate_space,
 )
-from runners.sweep_trial import SweepSettings, TrialJob, run_trial
-from runners.walkforward_plan import plan_folds
-from strategies.engine import BrokerConfig
+from bt_attention_lstm.runners.workflows.sweep.trial import SweepSettings, TrialJob, run_trial
+from bt_attention_lstm.runners.workflows.walkforward.plan import plan_folds
+from bt_attention_lstm.strategies.engine import BrokerConfig
 from tests.conftest import REPO_ROOT, subprocess_env
 from tests.runners.conftest import TEST_BARS, TINY_TRAIN, TRAIN_BARS
 
@@ -116,7 +116,7 @@ def sweep_settings(tiny_market) -> SweepSettings:
 
 @pytest.fixture(scope="module")
 def ray_sweep(ray_local, tiny_market, sweep_settings):
-    from runners.sweep_ray import run_tune
+    from bt_attention_lstm.runners.workflows.sweep.ray_tune import run_tune
 
     space = validate_space(TINY_SPACE)
     configs = sample_configs(space, 2, seed=1)
@@ -213,7 +213,7 @@ def test_cli_bad_space_json_is_one_line_and_exit_2(tmp_path):
     ],
 )
 def test_main_refuses_bad_input_before_any_trial(market_csv, tmp_path, monkeypatch, flags, message):
-    from runners import sweep
+    from bt_attention_lstm.runners import sweep
 
     space = tmp_path / "space.json"
     space.write_text(json.dumps({"hiden": [8]}))

@@ -13,13 +13,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.artifact import load_artifact
-from models.errors import ConfigError, DataError, UserInputError
-from models.labels import NO_LABEL, make_labels
-from runners.walkforward_fold import FoldSettings, fold_jobs, run_fold
-from runners.walkforward_plan import bars_needed, plan_folds
-from runners.walkforward_stitch import FOLD_COLUMNS, fold_table, stitch
-from strategies.engine import BrokerConfig
+from bt_attention_lstm.models.artifact import load_artifact
+from bt_attention_lstm.models.errors import ConfigError, DataError, UserInputError
+from bt_attention_lstm.models.labels import NO_LABEL, make_labels
+from bt_attention_lstm.runners.workflows.walkforward.fold import FoldSettings, fold_jobs, run_fold
+from bt_attention_lstm.runners.workflows.walkforward.plan import bars_needed, plan_folds
+from bt_attention_lstm.runners.workflows.walkforward.stitch import FOLD_COLUMNS, fold_table, stitch
+from bt_attention_lstm.strategies.engine import BrokerConfig
 from tests.conftest import REPO_ROOT, subprocess_env
 from tests.runners.conftest import (
     TEST_BARS,
@@ -254,7 +254,7 @@ def test_cli_bad_input_is_one_line_and_exit_2(cli_runs, name):
 
 @pytest.mark.parametrize("name", list(REFUSED_IN_MAIN))
 def test_main_refuses_bad_settings_before_any_work(market_csv, tmp_path, monkeypatch, name):
-    from runners import walkforward
+    from bt_attention_lstm.runners import walkforward
 
     if "address" in name and "ray" in REFUSED_IN_MAIN[name][0]:
         pytest.importorskip("ray")

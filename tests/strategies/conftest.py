@@ -16,10 +16,10 @@ import pandas as pd
 import pytest
 import torch
 
-from indicators.features import DEFAULT_SPEC
-from models.artifact import Artifact, load_artifact, save_artifact
-from models.network import AttentionLSTM, ModelConfig
-from models.scaling import FeatureScaler
+from bt_attention_lstm.indicators.features import DEFAULT_SPEC
+from bt_attention_lstm.models.artifact import Artifact, load_artifact, save_artifact
+from bt_attention_lstm.models.network import AttentionLSTM, ModelConfig
+from bt_attention_lstm.models.scaling import FeatureScaler
 
 N_FEATURES = DEFAULT_SPEC.n_features
 

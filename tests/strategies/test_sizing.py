@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from strategies.sizing import confidence_scale, target_fraction
+from bt_attention_lstm.strategies.sizing import confidence_scale, target_fraction
 
 
 def test_no_position_below_threshold() -> None:

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.artifact import Artifact, load_artifact
-from strategies import AttentionLSTMStrategy
-from strategies.engine import BrokerConfig, pandas_feed, run_backtest
+from bt_attention_lstm.models.artifact import Artifact, load_artifact
+from bt_attention_lstm.strategies import AttentionLSTMStrategy
+from bt_attention_lstm.strategies.engine import BrokerConfig, pandas_feed, run_backtest
 from tests.conftest import DATA_DIR
 from tests.strategies.conftest import crafted_market, wiggle
 
@@ -181,7 +181,7 @@ def test_single_feed_needs_no_configuration(tiny_artifact) -> None:  # type: ign
 
 
 def test_engine_feed_knows_the_bar_size(orcl_df) -> None:  # type: ignore[no-untyped-def]
-    from models.data import load_ohlcv
+    from bt_attention_lstm.models.data import load_ohlcv
 
     assert pandas_feed(orcl_df.iloc[:300]).p.timeframe == bt.TimeFrame.Days
     five_min = pandas_feed(load_ohlcv(DATA_DIR / "2006-min-005.txt"))

@@ -8,12 +8,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from models.artifact import Artifact, load_artifact
-from models.network import ModelConfig
-from models.training import Segment, TrainConfig
-from runners.audit_core import annualised_sharpe
-from runners.training_pipeline import train_and_save
-from strategies.engine import BacktestResult, BrokerConfig, run_backtest
+from bt_attention_lstm.models.artifact import Artifact, load_artifact
+from bt_attention_lstm.models.network import ModelConfig
+from bt_attention_lstm.models.training import Segment, TrainConfig
+from bt_attention_lstm.runners.workflows.audit.core import annualised_sharpe
+from bt_attention_lstm.runners.workflows.training.pipeline import train_and_save
+from bt_attention_lstm.strategies.engine import BacktestResult, BrokerConfig, run_backtest
 
 # Tiny and fast: hidden 16, one layer, seq_len 10, 3 epochs, CPU. lr 1e-2 (not 1e-3): with ~800
 # training windows an epoch is 7 steps, and at 1e-3 the model barely moves from its

@@ -67,9 +67,9 @@ def run_many(invocations: list[Invocation], env: dict[str, str], parallel: int =
 
 def _warm_imports() -> None:
     """Import what every runner imports, without running anything."""
-    import runners.audit  # noqa: F401
-    import runners.backtest  # noqa: F401
-    import runners.train  # noqa: F401
+    import bt_attention_lstm.runners.audit  # noqa: F401
+    import bt_attention_lstm.runners.backtest  # noqa: F401
+    import bt_attention_lstm.runners.train  # noqa: F401
 
 
 def _child(inv: dict, out_path: str, err_path: str) -> None:

@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from indicators import FeatureVector, ModelSignal, compute_features, warmup_bars
-from models.artifact import Artifact, load_artifact
-from strategies.engine import pandas_feed, run_backtest
+from bt_attention_lstm.indicators import FeatureVector, ModelSignal, compute_features, warmup_bars
+from bt_attention_lstm.models.artifact import Artifact, load_artifact
+from bt_attention_lstm.strategies.engine import pandas_feed, run_backtest
 from tests.trust.conftest import NO_COSTS
 
 CUTS = (75, 400, 777)  # bars of the 1004-bar ORCL 2000-2003 frame; the signal starts at 58

@@ -37,12 +37,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import strategies.attention_lstm as attention_lstm
-from indicators import FeatureVector, compute_features
-from indicators.feature_vector import write_line
-from models.labels import make_labels
-from models.synthetic import random_walk_market
-from models.training import Segment
+import bt_attention_lstm.strategies.attention_lstm as attention_lstm
+from bt_attention_lstm.indicators import FeatureVector, compute_features
+from bt_attention_lstm.indicators.feature_vector import write_line
+from bt_attention_lstm.models.labels import make_labels
+from bt_attention_lstm.models.synthetic import random_walk_market
+from bt_attention_lstm.models.training import Segment
 from tests.trust.conftest import NULL_TRAIN, PPY, oos_backtest, sharpe, train_tiny
 
 SEEDS = (101, 102, 103, 104)

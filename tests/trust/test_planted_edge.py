@@ -21,13 +21,13 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from indicators import compute_features
-from models.inference import BatchedPredictor
-from models.labels import NO_LABEL, make_labels
-from models.network import ModelConfig
-from models.synthetic import planted_edge_market
-from models.training import TrainConfig
-from strategies.engine import BrokerConfig
+from bt_attention_lstm.indicators import compute_features
+from bt_attention_lstm.models.inference import BatchedPredictor
+from bt_attention_lstm.models.labels import NO_LABEL, make_labels
+from bt_attention_lstm.models.network import ModelConfig
+from bt_attention_lstm.models.synthetic import planted_edge_market
+from bt_attention_lstm.models.training import TrainConfig
+from bt_attention_lstm.strategies.engine import BrokerConfig
 from tests.trust.conftest import oos_backtest, sharpe, train_tiny
 
 SEEDS = (1, 2)

@@ -17,12 +17,12 @@ from pathlib import Path
 import backtrader as bt
 import pytest
 
-from models.errors import ConfigError
-from strategies import AttentionLSTMStrategy
-from strategies.engine import pandas_feed
+from bt_attention_lstm.models.errors import ConfigError
+from bt_attention_lstm.strategies import AttentionLSTMStrategy
+from bt_attention_lstm.strategies.engine import pandas_feed
 from tests.conftest import REPO_ROOT, subprocess_env
 
-ORCL_ARG = "../shared/data/orcl-1995-2014.txt"
+ORCL_ARG = "tests/data/orcl-1995-2014.txt"
 TINY = ["--hidden", "8", "--layers", "1", "--heads", "1", "--seq-len", "10", "--folds", "2",
         "--device", "cpu"]
 LOG_RECORD = re.compile(r"^(DEBUG|INFO) \S+: ")

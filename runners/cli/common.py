@@ -12,9 +12,9 @@ from typing import NoReturn
 
 import pandas as pd
 
-from models.data import load_ohlcv, resample_ohlcv, select_range, validate_ohlcv
-from models.errors import TrainingError, UserInputError
-from models.synthetic import synthetic_market
+from bt_attention_lstm.models.data import load_ohlcv, resample_ohlcv, select_range, validate_ohlcv
+from bt_attention_lstm.models.errors import TrainingError, UserInputError
+from bt_attention_lstm.models.synthetic import synthetic_market
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE = 0, 1, 2
 FORMATS = ("auto", "yahoo", "btcsv", "generic", "parquet")
@@ -68,7 +68,7 @@ def load_frames(args: argparse.Namespace) -> list[pd.DataFrame]:
         args.data if isinstance(args.data, list) else ([args.data] if args.data else [])
     )
     if args.symbol:
-        from models.data import download_symbol
+        from bt_attention_lstm.models.data import download_symbol
 
         frames = [download_symbol(args.symbol)]
     elif paths:

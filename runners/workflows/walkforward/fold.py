@@ -16,13 +16,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from models.artifact import load_artifact
-from models.device import torch_threads
-from models.network import ModelConfig
-from models.training import TrainConfig
-from runners.training_pipeline import train_and_save
-from runners.walkforward_plan import FoldPlan
-from strategies.engine import BrokerConfig, run_backtest
+from bt_attention_lstm.models.artifact import load_artifact
+from bt_attention_lstm.models.device import torch_threads
+from bt_attention_lstm.models.network import ModelConfig
+from bt_attention_lstm.models.training import TrainConfig
+from bt_attention_lstm.runners.workflows.training.pipeline import train_and_save
+from bt_attention_lstm.runners.workflows.walkforward.plan import FoldPlan
+from bt_attention_lstm.strategies.engine import BrokerConfig, run_backtest
 
 logger = logging.getLogger(__name__)
 

@@ -11,15 +11,15 @@ from typing import Any
 
 import pandas as pd
 
-from models.errors import TrainingError
-from reports import (
+from bt_attention_lstm.models.errors import TrainingError
+from bt_attention_lstm.reports import (
     deflated_sharpe_ratio,
     dumps_strict,
     expected_max_sharpe,
     probabilistic_sharpe_ratio,
 )
-from runners.sweep_space import PARAMS
-from runners.sweep_trial import TrialRecord
+from bt_attention_lstm.runners.workflows.sweep.space import PARAMS
+from bt_attention_lstm.runners.workflows.sweep.trial import TrialRecord
 
 TRIAL_COLUMNS = (
     "trial_id",

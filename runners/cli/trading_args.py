@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from models.errors import ConfigError
-from strategies.engine import BrokerConfig
-from strategies.sizing import SIZING_RULES
+from bt_attention_lstm.models.errors import ConfigError
+from bt_attention_lstm.strategies.engine import BrokerConfig
+from bt_attention_lstm.strategies.sizing import SIZING_RULES
 
 
 def add_broker_args(p: argparse.ArgumentParser) -> None:

@@ -30,8 +30,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from models.data import validate_ohlcv
-from models.errors import ConfigError
+from bt_attention_lstm.models.data import validate_ohlcv
+from bt_attention_lstm.models.errors import ConfigError
 
 SURROGATE_METHODS = ("block", "phase")
 

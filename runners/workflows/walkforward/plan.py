@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from models.errors import ConfigError, DataError
+from bt_attention_lstm.models.errors import ConfigError, DataError
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """One sweep trial: a configuration scored by its walk-forward out-of-sample Sharpe ratio.
 
 A trial never sees its test windows while training: every fold is a walk-forward fold
-(``runners.walkforward_fold``), and the score is the Sharpe ratio of the stitched out-of-sample
+(``runners.workflows.walkforward.fold``), and the
+score is the Sharpe ratio of the stitched out-of-sample
 returns. The folds run one after another so that a scheduler (ASHA) can read the running score
 after each one and stop a poor trial early.
 """
@@ -16,10 +17,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from models.errors import PluginError
-from models.network import ModelConfig
-from models.training import TrainConfig
-from runners.walkforward_fold import (
+from bt_attention_lstm.models.errors import PluginError
+from bt_attention_lstm.models.network import ModelConfig
+from bt_attention_lstm.models.training import TrainConfig
+from bt_attention_lstm.runners.workflows.walkforward.fold import (
     FoldOutcome,
     FoldSettings,
     annualised_sharpe,
@@ -27,9 +28,9 @@ from runners.walkforward_fold import (
     per_period_sharpe,
     run_fold,
 )
-from runners.walkforward_plan import FoldPlan
-from runners.walkforward_stitch import stitch
-from strategies.engine import BrokerConfig
+from bt_attention_lstm.runners.workflows.walkforward.plan import FoldPlan
+from bt_attention_lstm.runners.workflows.walkforward.stitch import stitch
+from bt_attention_lstm.strategies.engine import BrokerConfig
 
 logger = logging.getLogger(__name__)
 

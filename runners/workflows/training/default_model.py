@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from models.artifact import Artifact, load_artifact
-from models.data import data_fingerprint
-from models.errors import ArtifactError, DataError
-from models.feature_spec import FeatureSpec
-from models.network import ModelConfig
-from models.training import TrainConfig
-from runners.training_pipeline import min_training_bars, train_and_save
+from bt_attention_lstm.models.artifact import Artifact, load_artifact
+from bt_attention_lstm.models.data import data_fingerprint
+from bt_attention_lstm.models.errors import ArtifactError, DataError
+from bt_attention_lstm.models.feature_spec import FeatureSpec
+from bt_attention_lstm.models.network import ModelConfig
+from bt_attention_lstm.models.training import TrainConfig
+from bt_attention_lstm.runners.workflows.training.pipeline import min_training_bars, train_and_save
 
 logger = logging.getLogger(__name__)
 

@@ -13,13 +13,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from indicators.features import DEFAULT_SPEC, compute_features, warmup_bars
-from models.artifact import save_artifact
-from models.data import data_fingerprint, infer_timeframe, periods_per_year
-from models.feature_spec import FeatureSpec
-from models.labels import make_labels
-from models.network import ModelConfig
-from models.training import Segment, TrainConfig, Trainer, TrainingResult
+from bt_attention_lstm.indicators.features import DEFAULT_SPEC, compute_features, warmup_bars
+from bt_attention_lstm.models.artifact import save_artifact
+from bt_attention_lstm.models.data import data_fingerprint, infer_timeframe, periods_per_year
+from bt_attention_lstm.models.feature_spec import FeatureSpec
+from bt_attention_lstm.models.labels import make_labels
+from bt_attention_lstm.models.network import ModelConfig
+from bt_attention_lstm.models.training import Segment, TrainConfig, Trainer, TrainingResult
 
 logger = logging.getLogger(__name__)
 

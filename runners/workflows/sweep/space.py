@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from models.errors import ConfigError
+from bt_attention_lstm.models.errors import ConfigError
 
 INT_PARAMS = ("hidden", "layers", "heads", "seq_len")
 FLOAT_PARAMS = ("dropout", "lr", "threshold")

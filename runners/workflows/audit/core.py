@@ -13,13 +13,13 @@ import backtrader as bt
 import numpy as np
 import pandas as pd
 
-from indicators.feature_vector import FeatureVector
-from indicators.model_signal import ModelSignal
-from models.artifact import Artifact
-from reports import probabilistic_sharpe_ratio
-from runners.audit_surrogates import make_surrogate
-from runners.report_builder import in_sample
-from strategies.engine import BrokerConfig, pandas_feed, run_backtest
+from bt_attention_lstm.indicators.feature_vector import FeatureVector
+from bt_attention_lstm.indicators.model_signal import ModelSignal
+from bt_attention_lstm.models.artifact import Artifact
+from bt_attention_lstm.reports import probabilistic_sharpe_ratio
+from bt_attention_lstm.runners.workflows.audit.surrogates import make_surrogate
+from bt_attention_lstm.runners.workflows.reporting import in_sample
+from bt_attention_lstm.strategies.engine import BrokerConfig, pandas_feed, run_backtest
 
 logger = logging.getLogger(__name__)
 

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from models.data import load_ohlcv
-from models.errors import DataError
-from models.training import Segment, TrainConfig
-from runners.training_pipeline import segment_of
+from bt_attention_lstm.models.data import load_ohlcv
+from bt_attention_lstm.models.errors import DataError
+from bt_attention_lstm.models.training import Segment, TrainConfig
+from bt_attention_lstm.runners.workflows.training.pipeline import segment_of
 
 logger = logging.getLogger(__name__)
 

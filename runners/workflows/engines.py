@@ -19,7 +19,7 @@ from typing import Any, Protocol, TypeVar
 
 from tqdm.auto import tqdm
 
-from models.errors import ConfigError, PluginError
+from bt_attention_lstm.models.errors import ConfigError, PluginError
 
 logger = logging.getLogger(__name__)
 

@@ -12,10 +12,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from models.errors import DataError
-from reports import compute_metrics
-from runners.report_builder import period_block
-from runners.walkforward_fold import FoldOutcome, annualised_sharpe
+from bt_attention_lstm.models.errors import DataError
+from bt_attention_lstm.reports import compute_metrics
+from bt_attention_lstm.runners.workflows.reporting import period_block
+from bt_attention_lstm.runners.workflows.walkforward.fold import FoldOutcome, annualised_sharpe
 
 FOLD_COLUMNS = (
     "fold",

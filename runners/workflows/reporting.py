@@ -7,10 +7,10 @@ from typing import Any
 
 import pandas as pd
 
-from models.artifact import Artifact
-from models.errors import ConfigError
-from reports import compute_metrics, new_run_dir, write_backtest_report
-from strategies.engine import BacktestResult
+from bt_attention_lstm.models.artifact import Artifact
+from bt_attention_lstm.models.errors import ConfigError
+from bt_attention_lstm.reports import compute_metrics, new_run_dir, write_backtest_report
+from bt_attention_lstm.strategies.engine import BacktestResult
 
 
 def check_out_dir(out: str | None) -> Path:

@@ -12,8 +12,8 @@ from typing import Any
 
 import pandas as pd
 
-from reports import write_backtest_report
-from runners.walkforward_stitch import StitchedResult
+from bt_attention_lstm.reports import write_backtest_report
+from bt_attention_lstm.runners.workflows.walkforward.stitch import StitchedResult
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ def write_walkforward_report(
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=".tmp-wf-"))
     # The writer would announce the staging path; the report's real place is logged below.
-    writer_log = logging.getLogger("reports.writer")
+    writer_log = logging.getLogger("bt_attention_lstm.reports.writer")
     previous_level = writer_log.level
     writer_log.setLevel(logging.WARNING)
     try:

@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from runners.sweep_space import PARAMS, Space, to_tune
-from runners.sweep_trial import (
+from bt_attention_lstm.runners.workflows.sweep.space import PARAMS, Space, to_tune
+from bt_attention_lstm.runners.workflows.sweep.trial import (
     SweepSettings,
     TrialRecord,
     TrialScore,

@@ -1,0 +1,1 @@
+"""Audit workflow: causality, overlap, PSR and surrogate checks of a model on a data set."""

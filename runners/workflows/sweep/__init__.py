@@ -1,0 +1,1 @@
+"""Sweep workflow: search space, one trial, Ray Tune driver and the report."""

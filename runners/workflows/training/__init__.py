@@ -1,0 +1,1 @@
+"""Training workflow: frames to an artifact, multi-symbol features, the cached default model."""

@@ -1,0 +1,1 @@
+"""Walk-forward workflow: fold plan, one fold, stitching and the report."""
