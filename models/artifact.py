@@ -2,7 +2,9 @@
 
 Loading never unpickles: safetensors is a plain tensor format and the rest is JSON. The weights'
 sha256 is recorded in meta.json and checked before the weights are parsed, so a tampered or
-swapped file (a pickle, say) is refused without being read as anything.
+swapped file (a pickle, say) is refused without being read as anything. ``content_sha256`` covers
+the whole of meta.json (scaler, feature spec, calibration, architecture, the weights' hash), so an
+edited scaler mean or indicator period is refused too.
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ from bt_attention_lstm.models.scaling import FeatureScaler
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: content_sha256 covers all of meta.json
+CONTENT_HASH_KEY = "content_sha256"
 WEIGHTS_FILE = "model.safetensors"
 META_FILE = "meta.json"
 
@@ -68,6 +71,13 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def meta_digest(meta: dict[str, Any]) -> str:
+    """sha256 of meta.json's content without its own hash field, in canonical JSON."""
+    body = {k: v for k, v in meta.items() if k != CONTENT_HASH_KEY}
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
 def save_artifact(
     out_dir: str | os.PathLike[str],
     model: AttentionLSTM,
@@ -97,8 +107,12 @@ def save_artifact(
             **extra_meta,
             "weights_sha256": sha256_file(tmp / WEIGHTS_FILE),
         }
+        meta[CONTENT_HASH_KEY] = meta_digest(meta)
         (tmp / META_FILE).write_text(json.dumps(meta, indent=2, allow_nan=False) + "\n")
-        os.chmod(tmp, 0o755)  # noqa: S103 - mkdtemp makes it owner-only; an artifact is shared
+        # mkdtemp makes it owner-only and safetensors writes 0600; an artifact is meant to be shared
+        os.chmod(tmp, 0o755)  # noqa: S103
+        for name in (WEIGHTS_FILE, META_FILE):
+            os.chmod(tmp / name, 0o644)
         _replace_dir(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -133,14 +147,25 @@ def _read_meta(path: Path) -> dict[str, Any]:
         raise ArtifactError(f"{meta_path} is not valid JSON: {exc}") from exc
     if not isinstance(meta, dict):
         raise ArtifactError(f"{meta_path} does not hold a JSON object")
-    if meta.get("format_version") != FORMAT_VERSION:
+    version = meta.get("format_version")
+    if version == 1:
         raise ArtifactError(
-            f"{meta_path} has format_version {meta.get('format_version')!r}; "
-            f"this code reads version {FORMAT_VERSION}"
+            f"{meta_path} has format_version 1, whose meta.json is not covered by an integrity "
+            "hash; retrain it with train.py (format_version 2)"
         )
-    for key in ("model", "feature_spec", "scaler", "horizon", "classes", "weights_sha256"):
+    if version != FORMAT_VERSION:
+        raise ArtifactError(
+            f"{meta_path} has format_version {version!r}; this code reads version {FORMAT_VERSION}"
+        )
+    for key in ("model", "feature_spec", "scaler", "horizon", "classes", "weights_sha256",
+                CONTENT_HASH_KEY):
         if key not in meta:
             raise ArtifactError(f"{meta_path} lacks the field {key!r}")
+    if meta_digest(meta) != meta[CONTENT_HASH_KEY]:
+        raise ArtifactError(
+            f"{meta_path} does not match its {CONTENT_HASH_KEY}: meta.json was edited after "
+            "training (scaler, feature spec, calibration or architecture); refusing to load it"
+        )
     return meta
 
 

@@ -17,9 +17,11 @@ import torch
 
 import bt_attention_lstm.models.artifact as artifact_mod
 from bt_attention_lstm.models.artifact import (
+    CONTENT_HASH_KEY,
     META_FILE,
     WEIGHTS_FILE,
     load_artifact,
+    meta_digest,
     parameters_digest,
     save_artifact,
 )
@@ -49,7 +51,11 @@ def read_meta(path: Path) -> dict:
     return json.loads((path / META_FILE).read_text())
 
 
-def write_meta(path: Path, meta: dict) -> None:
+def write_meta(path: Path, meta: dict, sign: bool = True) -> None:
+    """Write meta.json; ``sign`` recomputes its content hash (an attacker who knows the scheme),
+    so that the checks behind the hash are reached."""
+    if sign and CONTENT_HASH_KEY in meta:
+        meta = {**meta, CONTENT_HASH_KEY: meta_digest(meta)}
     (path / META_FILE).write_text(json.dumps(meta))
 
 
@@ -110,7 +116,8 @@ def test_meta_json_holds_everything_but_the_weights(tiny_training):
         raise AssertionError(f"meta.json holds the non-JSON constant {token}")
 
     meta = json.loads(text, parse_constant=refuse)
-    assert meta["format_version"] == 1
+    assert meta["format_version"] == 2
+    assert meta[CONTENT_HASH_KEY] == meta_digest(meta)
     assert meta["model"] == TINY_MODEL.to_dict()  # architecture
     assert meta["feature_spec"] == FeatureSpec().to_dict()
     assert meta["feature_spec"]["names"] == list(FEATURE_NAMES)
@@ -267,7 +274,8 @@ def test_a_feature_spec_this_code_does_not_compute_is_refused(tiny_artifact_copy
         ("horizon", 0),
         ("horizon", "5"),
         ("classes", ["up", "flat", "down"]),
-        ("format_version", 2),
+        ("format_version", 3),
+        ("format_version", 1),
         ("classes", 3),
         ("classes", None),
         ("feature_spec.names", None),
@@ -287,7 +295,8 @@ def test_malformed_meta_fields_are_artifact_errors(tiny_artifact_copy, key, valu
 
 
 @pytest.mark.parametrize(
-    "field", ["model", "feature_spec", "scaler", "horizon", "classes", "weights_sha256"]
+    "field",
+    ["model", "feature_spec", "scaler", "horizon", "classes", "weights_sha256", CONTENT_HASH_KEY],
 )
 def test_a_missing_meta_field_is_named(tiny_artifact_copy, field):
     meta = read_meta(tiny_artifact_copy)
@@ -401,3 +410,44 @@ def test_save_creates_missing_parent_directories(tmp_path):
     assert load_artifact(out).horizon == 5
     assert siblings(out.parent) == ["model"]
     shutil.rmtree(tmp_path / "a")
+
+
+# -- the integrity hash covers all of meta.json ----------------------------------------------
+
+
+def _edit_scaler_mean(meta: dict) -> None:
+    meta["scaler"]["mean"] = [m * 100 for m in meta["scaler"]["mean"]]
+
+
+def _edit_rsi_period(meta: dict) -> None:
+    meta["feature_spec"]["rsi_period"] = 7
+
+
+def _edit_architecture(meta: dict) -> None:
+    meta["model"]["dropout"] = 0.5
+
+
+@pytest.mark.parametrize("edit", [_edit_scaler_mean, _edit_rsi_period, _edit_architecture])
+def test_an_edited_meta_json_is_refused(tiny_artifact_copy, edit):
+    meta = read_meta(tiny_artifact_copy)
+    assert load_artifact(tiny_artifact_copy)  # loads before the edit
+    edit(meta)
+    write_meta(tiny_artifact_copy, meta, sign=False)
+    with pytest.raises(ArtifactError, match="edited after training"):
+        load_artifact(tiny_artifact_copy)
+
+
+def test_format_version_1_is_refused_with_a_reason(tiny_artifact_copy):
+    meta = read_meta(tiny_artifact_copy)
+    meta["format_version"] = 1
+    del meta[CONTENT_HASH_KEY]
+    write_meta(tiny_artifact_copy, meta, sign=False)
+    with pytest.raises(ArtifactError, match="retrain"):
+        load_artifact(tiny_artifact_copy)
+
+
+def test_artifact_files_are_world_readable(tmp_path):
+    out = save_small(tmp_path / "art")
+    assert (out.stat().st_mode & 0o777) == 0o755
+    for name in (META_FILE, WEIGHTS_FILE):
+        assert ((out / name).stat().st_mode & 0o777) == 0o644

@@ -24,6 +24,7 @@ import numpy as np
 import pytest
 import torch
 
+from bt_attention_lstm.models.artifact import CONTENT_HASH_KEY, meta_digest
 from bt_attention_lstm.models.synthetic import synthetic_market
 from tests.conftest import REPO_ROOT, subprocess_env
 from tests.trust.runner_pool import Invocation, Outcome, run_many
@@ -98,6 +99,11 @@ def make_data_files(root: Path) -> dict[str, Path]:
     return files
 
 
+def signed(meta: dict) -> dict:
+    """meta with its content hash recomputed: the case reaches the check behind the hash."""
+    return {**meta, CONTENT_HASH_KEY: meta_digest(meta)}
+
+
 def make_models(root: Path, tiny: Path, marker: Path) -> dict[str, Path]:
     """Broken copies of the tiny artifact, one per way a model directory can be bad."""
     models = {}
@@ -125,19 +131,19 @@ def make_models(root: Path, tiny: Path, marker: Path) -> dict[str, Path]:
     (matching / "model.safetensors").write_bytes(payload)
     meta = json.loads((matching / "meta.json").read_text())
     meta["weights_sha256"] = hashlib.sha256(payload).hexdigest()
-    (matching / "meta.json").write_text(json.dumps(meta))
+    (matching / "meta.json").write_text(json.dumps(signed(meta)))
     # ... and as a torch checkpoint (torch.save pickles): still refused, still never run
     torch_pickle = copy("torch_checkpoint")
     buf = torch_pickle / "model.safetensors"
     torch.save({"weights": MarkerPickle(marker)}, buf)
     meta = json.loads((torch_pickle / "meta.json").read_text())
     meta["weights_sha256"] = hashlib.sha256(buf.read_bytes()).hexdigest()
-    (torch_pickle / "meta.json").write_text(json.dumps(meta))
+    (torch_pickle / "meta.json").write_text(json.dumps(signed(meta)))
 
     unknown = copy("unknown_feature_spec")
     meta = json.loads((unknown / "meta.json").read_text())
     meta["feature_spec"]["feature_set"] = "ta-v9"
-    (unknown / "meta.json").write_text(json.dumps(meta))
+    (unknown / "meta.json").write_text(json.dumps(signed(meta)))
 
     models["missing_model"] = root / "no-such-model"
     return models
