@@ -1,7 +1,13 @@
-"""backtrader indicators: the feature vector and the model's signal."""
+"""backtrader indicators: the feature vector and the model's signal (exported lazily)."""
 
-from bt_attention_lstm.indicators.feature_vector import FeatureVector
-from bt_attention_lstm.indicators.features import compute_features, feature_matrix, warmup_bars
-from bt_attention_lstm.indicators.model_signal import ModelSignal
+from bt_attention_lstm.models.lazy_exports import lazy_exports
 
-__all__ = ["FeatureVector", "ModelSignal", "compute_features", "feature_matrix", "warmup_bars"]
+_EXPORTS = {
+    "FeatureVector": "feature_vector",
+    "ModelSignal": "model_signal",
+    "compute_features": "features",
+    "feature_matrix": "features",
+    "warmup_bars": "features",
+}
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

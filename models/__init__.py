@@ -1,35 +1,26 @@
 """Torch and data-science layer: data loading, labels, the AttentionLSTM, training, artifacts.
 
-Nothing here imports backtrader.
+Nothing here imports backtrader. Names are exported lazily (see ``lazy_exports``).
 """
 
-from bt_attention_lstm.models.artifact import Artifact, load_artifact, save_artifact
-from bt_attention_lstm.models.errors import (
-    ArtifactError,
-    ConfigError,
-    DataError,
-    PluginError,
-    TrainingError,
-    UserInputError,
-)
-from bt_attention_lstm.models.feature_spec import FEATURE_NAMES, FeatureSpec
-from bt_attention_lstm.models.network import AttentionLSTM, ModelConfig
-from bt_attention_lstm.models.training import TrainConfig, Trainer
+from bt_attention_lstm.models.lazy_exports import lazy_exports
 
-__all__ = [
-    "FEATURE_NAMES",
-    "Artifact",
-    "ArtifactError",
-    "AttentionLSTM",
-    "ConfigError",
-    "DataError",
-    "FeatureSpec",
-    "ModelConfig",
-    "PluginError",
-    "TrainConfig",
-    "Trainer",
-    "TrainingError",
-    "UserInputError",
-    "load_artifact",
-    "save_artifact",
-]
+_EXPORTS = {
+    "Artifact": "artifact",
+    "load_artifact": "artifact",
+    "save_artifact": "artifact",
+    "ArtifactError": "errors",
+    "ConfigError": "errors",
+    "DataError": "errors",
+    "PluginError": "errors",
+    "TrainingError": "errors",
+    "UserInputError": "errors",
+    "FEATURE_NAMES": "feature_spec",
+    "FeatureSpec": "feature_spec",
+    "AttentionLSTM": "network",
+    "ModelConfig": "config",
+    "TrainConfig": "config",
+    "Trainer": "training",
+}
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -7,9 +7,10 @@ from collections.abc import Iterator
 
 import torch
 
+from bt_attention_lstm.models.config import DEVICE_CHOICES
 from bt_attention_lstm.models.errors import ConfigError
 
-DEVICE_CHOICES = ("auto", "cpu", "cuda")
+__all__ = ["DEVICE_CHOICES", "resolve_device", "torch_threads"]
 
 
 def resolve_device(name: str = "auto") -> torch.device:

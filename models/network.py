@@ -3,46 +3,12 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any
-
 import torch
 from torch import nn
 
-from bt_attention_lstm.models.errors import ArtifactError, ConfigError
+from bt_attention_lstm.models.config import ModelConfig
 
-
-@dataclass(frozen=True)
-class ModelConfig:
-    """Architecture of an AttentionLSTM. Defaults are the original design's sizes."""
-
-    n_features: int
-    hidden: int = 128
-    layers: int = 2
-    heads: int = 4
-    dropout: float = 0.2
-    seq_len: int = 20
-    n_classes: int = 3
-
-    def __post_init__(self) -> None:
-        for name in ("n_features", "hidden", "layers", "heads", "seq_len", "n_classes"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ConfigError(f"{name} must be a positive integer, got {value!r}")
-        if self.hidden % self.heads:
-            raise ConfigError(f"hidden ({self.hidden}) must be divisible by heads ({self.heads})")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ConfigError(f"dropout must be in [0, 1), got {self.dropout}")
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, raw: dict[str, Any]) -> ModelConfig:
-        try:
-            return cls(**raw)
-        except (TypeError, ConfigError) as exc:
-            raise ArtifactError(f"invalid model architecture in meta.json: {exc}") from exc
+__all__ = ["AttentionLSTM", "ModelConfig"]
 
 
 class AttentionLSTM(nn.Module):

@@ -19,45 +19,15 @@ from sklearn.model_selection import TimeSeriesSplit
 from torch import nn
 from tqdm.auto import tqdm
 
+from bt_attention_lstm.models.config import ModelConfig, TrainConfig
 from bt_attention_lstm.models.device import resolve_device
-from bt_attention_lstm.models.errors import ConfigError, DataError, TrainingError
+from bt_attention_lstm.models.errors import DataError, TrainingError
 from bt_attention_lstm.models.labels import CLASS_NAMES, NO_LABEL
-from bt_attention_lstm.models.network import AttentionLSTM, ModelConfig
+from bt_attention_lstm.models.network import AttentionLSTM
 from bt_attention_lstm.models.scaling import FeatureScaler
 from bt_attention_lstm.models.windows import WindowBatches
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Optimisation and validation settings."""
-
-    epochs: int = 30
-    batch_size: int = 256
-    lr: float = 1e-3
-    weight_decay: float = 1e-2
-    patience: int = 5
-    folds: int = 4
-    horizon: int = 5
-    flat_band: float = 0.5
-    grad_clip: float = 1.0
-    seed: int = 42
-    device: str = "auto"
-
-    def __post_init__(self) -> None:
-        positive = ("epochs", "batch_size", "patience", "folds", "horizon")
-        for name in positive:
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ConfigError(f"{name} must be a positive integer, got {value!r}")
-        if not (self.lr > 0 and math.isfinite(self.lr)):
-            raise ConfigError(f"lr must be a positive number, got {self.lr!r}")
-        if self.flat_band < 0:
-            raise ConfigError(f"flat_band must be >= 0, got {self.flat_band!r}")
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @dataclass(frozen=True)

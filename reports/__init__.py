@@ -1,40 +1,28 @@
 """Reporting layer: backtest returns and trades (pandas) -> metrics, chart, tear sheet, files.
 
-A leaf library: it takes pandas objects and imports none of strategies, indicators or models.
+A leaf library: it takes pandas objects and imports none of strategies, indicators or models
+(``lazy_exports`` is a torch-free helper). Names are exported lazily.
 """
 
-from bt_attention_lstm.reports.analyzers import (
-    buy_and_hold_returns,
-    returns_from_timereturn,
-    to_naive_index,
-)
-from bt_attention_lstm.reports.chart import plot_backtest
-from bt_attention_lstm.reports.errors import ReportError, ReportExistsError
-from bt_attention_lstm.reports.jsonsafe import dumps_strict, to_jsonable
-from bt_attention_lstm.reports.metrics import Metrics, compute_metrics
-from bt_attention_lstm.reports.stats import (
-    deflated_sharpe_ratio,
-    expected_max_sharpe,
-    probabilistic_sharpe_ratio,
-)
-from bt_attention_lstm.reports.tearsheet import write_tearsheet
-from bt_attention_lstm.reports.writer import new_run_dir, write_backtest_report
+from bt_attention_lstm.models.lazy_exports import lazy_exports
 
-__all__ = [
-    "Metrics",
-    "ReportError",
-    "ReportExistsError",
-    "buy_and_hold_returns",
-    "compute_metrics",
-    "deflated_sharpe_ratio",
-    "dumps_strict",
-    "expected_max_sharpe",
-    "new_run_dir",
-    "plot_backtest",
-    "probabilistic_sharpe_ratio",
-    "returns_from_timereturn",
-    "to_jsonable",
-    "to_naive_index",
-    "write_backtest_report",
-    "write_tearsheet",
-]
+_EXPORTS = {
+    "buy_and_hold_returns": "analyzers",
+    "returns_from_timereturn": "analyzers",
+    "to_naive_index": "analyzers",
+    "plot_backtest": "chart",
+    "ReportError": "errors",
+    "ReportExistsError": "errors",
+    "dumps_strict": "jsonsafe",
+    "to_jsonable": "jsonsafe",
+    "Metrics": "metrics",
+    "compute_metrics": "metrics",
+    "deflated_sharpe_ratio": "stats",
+    "expected_max_sharpe": "stats",
+    "probabilistic_sharpe_ratio": "stats",
+    "write_tearsheet": "tearsheet",
+    "new_run_dir": "writer",
+    "write_backtest_report": "writer",
+}
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -1,14 +1,13 @@
-"""backtrader strategies and sizers driven by the AttentionLSTM."""
+"""backtrader strategies and sizers driven by the AttentionLSTM (exported lazily)."""
 
-from bt_attention_lstm.strategies.attention_lstm import AttentionLSTMStrategy
-from bt_attention_lstm.strategies.sizing import ConfidenceSizer, confidence_scale, target_fraction
+from bt_attention_lstm.models.lazy_exports import lazy_exports
 
-EnhancedLSTMStrategy = AttentionLSTMStrategy
-
-__all__ = [
-    "AttentionLSTMStrategy",
-    "ConfidenceSizer",
-    "EnhancedLSTMStrategy",
-    "confidence_scale",
-    "target_fraction",
-]
+_EXPORTS = {
+    "AttentionLSTMStrategy": "attention_lstm",
+    "EnhancedLSTMStrategy": "attention_lstm:AttentionLSTMStrategy",
+    "ConfidenceSizer": "sizing",
+    "confidence_scale": "sizing",
+    "target_fraction": "sizing",
+}
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

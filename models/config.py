@@ -1,0 +1,77 @@
+"""Configuration as data: the architecture (``ModelConfig``) and the optimisation settings
+(``TrainConfig``). Torch-free, so the runners can build their ``--help`` without importing torch.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from bt_attention_lstm.models.errors import ArtifactError, ConfigError
+
+DEVICE_CHOICES = ("auto", "cpu", "cuda")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Architecture of an AttentionLSTM. Defaults are the original design's sizes."""
+
+    n_features: int
+    hidden: int = 128
+    layers: int = 2
+    heads: int = 4
+    dropout: float = 0.2
+    seq_len: int = 20
+    n_classes: int = 3
+
+    def __post_init__(self) -> None:
+        for name in ("n_features", "hidden", "layers", "heads", "seq_len", "n_classes"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+        if self.hidden % self.heads:
+            raise ConfigError(f"hidden ({self.hidden}) must be divisible by heads ({self.heads})")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ConfigError(f"dropout must be in [0, 1), got {self.dropout}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> ModelConfig:
+        try:
+            return cls(**raw)
+        except (TypeError, ConfigError) as exc:
+            raise ArtifactError(f"invalid model architecture in meta.json: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation and validation settings."""
+
+    epochs: int = 30
+    batch_size: int = 256
+    lr: float = 1e-3
+    weight_decay: float = 1e-2
+    patience: int = 5
+    folds: int = 4
+    horizon: int = 5
+    flat_band: float = 0.5
+    grad_clip: float = 1.0
+    seed: int = 42
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        positive = ("epochs", "batch_size", "patience", "folds", "horizon")
+        for name in positive:
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            raise ConfigError(f"lr must be a positive number, got {self.lr!r}")
+        if self.flat_band < 0:
+            raise ConfigError(f"flat_band must be >= 0, got {self.flat_band!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
