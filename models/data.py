@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from bt_attention_lstm.models.errors import DataError
+from bt_attention_lstm.models.timefmt import bar_span
 
 logger = logging.getLogger(__name__)
 
@@ -630,7 +631,7 @@ def select_range(
             mask &= df.index <= hi
     out = df.loc[mask]
     if len(out) == 0:
-        span = f"{df.index[0]} .. {df.index[-1]}" if len(df) else "no bars"
+        span = bar_span(df.index)
         raise DataError(
             f"no bars between {start or 'the start'} and {end or 'the end'}; "
             f"the data covers {span}"

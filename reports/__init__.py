@@ -21,7 +21,7 @@ _EXPORTS = {
     "expected_max_sharpe": "stats",
     "probabilistic_sharpe_ratio": "stats",
     "write_tearsheet": "tearsheet",
-    "new_run_dir": "writer",
+    "new_run_dir": "run_dir",
     "write_backtest_report": "writer",
 }
 __all__ = sorted(_EXPORTS)

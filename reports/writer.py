@@ -7,7 +7,6 @@ import os
 import shutil
 import tempfile
 from collections.abc import Mapping
-from datetime import datetime
 from os import PathLike
 from pathlib import Path
 from typing import Any
@@ -34,18 +33,6 @@ TRADE_COLUMNS: tuple[str, ...] = (
     "exit_reason",
 )
 RETURN_COLUMNS: tuple[str, ...] = ("strategy", "benchmark")
-
-
-def new_run_dir(base: str | PathLike[str] = "reports/output") -> Path:
-    """A fresh, timestamped report path under `base` (not created), e.g. base/20240131-142501."""
-    root = Path(base)
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    candidate = root / stamp
-    suffix = 1
-    while candidate.exists():
-        candidate = root / f"{stamp}-{suffix}"
-        suffix += 1
-    return candidate
 
 
 def write_backtest_report(

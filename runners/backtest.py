@@ -10,18 +10,17 @@ from __future__ import annotations
 import argparse
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
-
-from bt_attention_lstm.indicators.features import warmup_bars
-from bt_attention_lstm.models.artifact import Artifact, load_artifact
-from bt_attention_lstm.models.data import infer_timeframe, periods_per_year, select_range
-from bt_attention_lstm.models.device import DEVICE_CHOICES
 from bt_attention_lstm.runners.cli.common import (
     OneLineParser,
+    add_common_args,
     add_data_args,
-    configure_logging,
+    add_out_arg,
+    check_date_range,
     load_frames,
+    logging_from_args,
+    prepare_out_dir,
     require_bars,
     run_main,
 )
@@ -31,14 +30,11 @@ from bt_attention_lstm.runners.cli.trading_args import (
     broker_from_args,
     strategy_params,
 )
-from bt_attention_lstm.runners.workflows.reporting import (
-    build_metrics,
-    check_out_dir,
-    print_summary,
-    write_report,
-)
-from bt_attention_lstm.runners.workflows.training.default_model import default_model
-from bt_attention_lstm.strategies.engine import BacktestResult, run_backtest
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from bt_attention_lstm.models.artifact import Artifact
 
 logger = logging.getLogger("backtest")
 
@@ -56,17 +52,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--train-fraction",
         type=float,
         default=0.6,
-        help="share of the data the default model trains on (default: %(default)s)",
+        help="share of the data the default model trains on; the rest is traded",
     )
     add_broker_args(p)
     add_strategy_args(p)
-    r = p.add_argument_group("run")
-    r.add_argument(
-        "--device",
-        default="auto",
-        choices=DEVICE_CHOICES,
-        help="inference device (default: auto = CUDA when available)",
-    )
+    add_common_args(p)
+    r = p.add_argument_group("backtest")
     r.add_argument(
         "--no-runonce",
         action="store_true",
@@ -77,18 +68,18 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="feed bars one at a time as a live feed would (implies --no-runonce)",
     )
-    r.add_argument(
-        "--out",
-        metavar="DIR",
-        help="report directory, must not exist (default: a new folder under reports/output/)",
-    )
+    add_out_arg(r, "the report", None)
     r.add_argument("--no-html", action="store_true", help="skip the quantstats tear sheet")
-    r.add_argument("--quiet", action="store_true", help="no progress bars")
     return p
 
 
 def choose_model(args: argparse.Namespace, df: pd.DataFrame) -> tuple[Artifact, pd.Timestamp]:
     """The artifact and the first bar to trade."""
+    import pandas as pd
+
+    from bt_attention_lstm.models.artifact import load_artifact
+    from bt_attention_lstm.runners.workflows.training.default_model import default_model
+
     if args.model:
         artifact = load_artifact(args.model)
         start = pd.Timestamp(args.start) if args.start else df.index[0]
@@ -106,9 +97,21 @@ def choose_model(args: argparse.Namespace, df: pd.DataFrame) -> tuple[Artifact, 
 
 def main() -> int:
     args = build_parser().parse_args()
-    configure_logging()
+    logging_from_args(args)
+    # every flag is checked before any work is done
+    check_date_range(args)
     broker = broker_from_args(args)
-    out = check_out_dir(args.out)
+    params = strategy_params(args, 252.0)
+    out = prepare_out_dir(args.out)
+    from bt_attention_lstm.indicators.features import warmup_bars
+    from bt_attention_lstm.models.data import infer_timeframe, periods_per_year, select_range
+    from bt_attention_lstm.runners.workflows.reporting import (
+        build_metrics,
+        print_summary,
+        write_report,
+    )
+    from bt_attention_lstm.strategies.engine import run_backtest
+
     # Keep the bars before --start: they warm features and model up without being traded.
     trade_from, args.start = args.start, None
     df = load_frames(args)[0]
@@ -119,10 +122,10 @@ def main() -> int:
     needed = warmup_bars(artifact.feature_spec) + artifact.seq_len + 1
     df = require_bars(df, needed, "feature warm-up + sequence length + bars to trade")
     ppy = periods_per_year(df.index)
-    result: BacktestResult = run_backtest(
+    result = run_backtest(
         df,
         artifact,
-        strategy_params(args, ppy),
+        {**params, "periods_per_year": ppy},
         broker,
         trade_start=start,
         runonce=not (args.no_runonce or args.no_preload),

@@ -7,25 +7,23 @@ python runners/train.py --data A.csv --data B.csv --out DIR     # one model, sev
 from __future__ import annotations
 
 import argparse
-from collections.abc import Collection
-from typing import Any
+from typing import TYPE_CHECKING
 
-from bt_attention_lstm.models.device import DEVICE_CHOICES
-from bt_attention_lstm.models.network import ModelConfig
-from bt_attention_lstm.models.training import TrainConfig, TrainingResult
 from bt_attention_lstm.runners.cli.common import (
     OneLineParser,
+    add_common_args,
     add_data_args,
-    configure_logging,
+    check_date_range,
     load_frames,
+    logging_from_args,
+    prepare_out_dir,
     require_bars,
     run_main,
 )
-from bt_attention_lstm.runners.workflows.training.multi_symbol import (
-    expand_data_paths,
-    parallel_segments,
-)
-from bt_attention_lstm.runners.workflows.training.pipeline import min_training_bars, train_and_save
+from bt_attention_lstm.runners.cli.training_args import add_training_args, configs_from_args
+
+if TYPE_CHECKING:
+    from bt_attention_lstm.models.training import TrainingResult
 
 DEFAULT_OUT = "models/output/attention-lstm"
 
@@ -39,80 +37,17 @@ def build_parser() -> argparse.ArgumentParser:
         "computed in its own worker process and no training window spans two symbols.",
     )
     add_data_args(p, multiple=True)
-    p.add_argument(
-        "--out", default=DEFAULT_OUT, help=f"artifact directory (default: {DEFAULT_OUT})"
-    )
     add_training_args(p)
+    add_common_args(p, device_help="training")
+    o = p.add_argument_group("output")
+    o.add_argument(
+        "--out", metavar="DIR", default=DEFAULT_OUT,
+        help="artifact directory (model.safetensors + meta.json); it must be new or empty",
+    )
+    o.add_argument(
+        "--force", action="store_true", help="replace an existing artifact in --out"
+    )
     return p
-
-
-def add_training_args(
-    p: argparse.ArgumentParser | argparse._ArgumentGroup,
-    skip: Collection[str] = (),
-    device: str = "auto",
-) -> None:
-    """The model and optimisation flags (read back by ``configs_from_args``); flags whose dest
-    is in ``skip`` are left out (a sweep searches them instead)."""
-    d = TrainConfig()
-    m = ModelConfig(n_features=1)
-
-    def add(flag: str, **kw: Any) -> None:
-        if flag.lstrip("-").replace("-", "_") not in skip:
-            p.add_argument(flag, **kw)
-
-    add("--epochs", type=int, default=d.epochs, help="max epochs per fold (default: %(default)s)")
-    add("--batch-size", type=int, default=d.batch_size, help="default: %(default)s")
-    add("--lr", type=float, default=d.lr, help="AdamW learning rate (default: %(default)s)")
-    add(
-        "--patience",
-        type=int,
-        default=d.patience,
-        help="epochs without validation improvement before stopping (default: %(default)s)",
-    )
-    add("--folds", type=int, default=d.folds, help="time-series CV folds (default: %(default)s)")
-    add(
-        "--horizon",
-        type=int,
-        default=d.horizon,
-        help="label horizon in bars (default: %(default)s)",
-    )
-    add(
-        "--flat-band",
-        type=float,
-        default=d.flat_band,
-        help="flat band in units of trailing volatility x sqrt(horizon) (default: %(default)s)",
-    )
-    add("--seq-len", type=int, default=m.seq_len, help="window length (default: %(default)s)")
-    add("--hidden", type=int, default=m.hidden, help="LSTM width (default: %(default)s)")
-    add("--layers", type=int, default=m.layers, help="LSTM layers (default: %(default)s)")
-    add("--heads", type=int, default=m.heads, help="attention heads (default: %(default)s)")
-    add("--dropout", type=float, default=m.dropout, help="default: %(default)s")
-    add("--seed", type=int, default=d.seed, help="random seed (default: %(default)s)")
-    add("--device", default=device, choices=DEVICE_CHOICES, help="default: %(default)s")
-    add("--quiet", action="store_true", help="no progress bars")
-
-
-def configs_from_args(args: argparse.Namespace, n_features: int) -> tuple[ModelConfig, TrainConfig]:
-    model_config = ModelConfig(
-        n_features=n_features,
-        hidden=args.hidden,
-        layers=args.layers,
-        heads=args.heads,
-        dropout=args.dropout,
-        seq_len=args.seq_len,
-    )
-    config = TrainConfig(
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        patience=args.patience,
-        folds=args.folds,
-        horizon=args.horizon,
-        flat_band=args.flat_band,
-        seed=args.seed,
-        device=args.device,
-    )
-    return model_config, config
 
 
 def print_fold_table(result: TrainingResult) -> None:
@@ -138,8 +73,18 @@ def print_fold_table(result: TrainingResult) -> None:
 
 def main() -> int:
     args = build_parser().parse_args()
-    configure_logging()
+    logging_from_args(args)
+    check_date_range(args)
+    prepare_out_dir(args.out, force=args.force)
     from bt_attention_lstm.models.feature_spec import FeatureSpec
+    from bt_attention_lstm.runners.workflows.training.multi_symbol import (
+        expand_data_paths,
+        parallel_segments,
+    )
+    from bt_attention_lstm.runners.workflows.training.pipeline import (
+        min_training_bars,
+        train_and_save,
+    )
 
     model_config, config = configs_from_args(args, FeatureSpec().n_features)
     needed = min_training_bars(model_config, config)

@@ -1,28 +1,52 @@
-"""Shared command-line plumbing: one-line errors, exit codes, data arguments, signals."""
+"""Shared command-line plumbing: one-line errors, exit codes, and the flags every runner spells
+the same way (data, --device, --verbose/--quiet, --out).
+
+Only the standard library is imported at module level: a runner parses its arguments before it
+imports pandas, torch or backtrader, so ``--help`` and usage errors answer at once.
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import traceback
 from collections.abc import Callable, Sequence
-from typing import NoReturn
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
 
-import pandas as pd
+from bt_attention_lstm.models.config import DEVICE_CHOICES
+from bt_attention_lstm.models.errors import ConfigError, TrainingError, UserInputError
 
-from bt_attention_lstm.models.data import load_ohlcv, resample_ohlcv, select_range, validate_ohlcv
-from bt_attention_lstm.models.errors import TrainingError, UserInputError
-from bt_attention_lstm.models.synthetic import synthetic_market
+if TYPE_CHECKING:
+    import pandas as pd
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE = 0, 1, 2
 FORMATS = ("auto", "yahoo", "btcsv", "generic", "parquet")
 TIMEFRAMES = ("1min", "5min", "15min", "30min", "1h", "4h", "1d", "1w")
 
 
+class _DefaultsHelp(argparse.HelpFormatter):
+    """Appends "(default: X)" to a flag's help when X says something (not None, False or 0)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        shown = action.default not in (None, False, 0, argparse.SUPPRESS) or (
+            action.default == 0 and action.type in (int, float)
+        )
+        if "%(default)" not in text and shown and action.option_strings:
+            text += " (default: %(default)s)"
+        return text
+
+
 class OneLineParser(argparse.ArgumentParser):
-    """argparse that reports a usage error as one line and exit code 2."""
+    """argparse that reports a usage error as one line and exit code 2, and shows defaults."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        kwargs.setdefault("formatter_class", _DefaultsHelp)
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
 
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
@@ -35,35 +59,117 @@ def add_data_args(parser: argparse.ArgumentParser, multiple: bool = False) -> No
             "--data",
             action="append",
             metavar="PATH",
-            help="OHLCV file (Yahoo CSV, backtrader CSV, generic CSV or parquet); repeat it to "
-            "train on several symbols. Default: the built-in synthetic market",
+            help="OHLCV file (Yahoo CSV, backtrader CSV, generic CSV or parquet) or a folder of "
+            "them; repeat it to train one model on several symbols. Without it: the built-in "
+            "synthetic market",
         )
     else:
         group.add_argument(
             "--data",
             metavar="PATH",
-            help="OHLCV file (Yahoo CSV, backtrader CSV, generic CSV or parquet). "
-            "Default: the built-in synthetic market",
+            help="OHLCV file (Yahoo CSV, backtrader CSV, generic CSV or parquet). Without it: "
+            "the built-in synthetic market",
         )
     group.add_argument(
-        "--format", default="auto", choices=FORMATS, help="file format (default: auto)"
+        "--format", default="auto", choices=FORMATS,
+        help="how to read --data; auto detects it from the header",
     )
     group.add_argument(
         "--symbol",
         metavar="TICKER",
-        help="download TICKER through yfinance (cached); needs network access",
+        help="download TICKER's daily bars through yfinance instead of --data (cached under "
+        "$XDG_CACHE_HOME/bt-attention-lstm; offline, the newest cached copy is used)",
     )
-    group.add_argument("--start", metavar="DATE", help="first date to use (inclusive)")
-    group.add_argument("--end", metavar="DATE", help="last date to use (inclusive)")
+    group.add_argument("--start", metavar="DATE", help="first date to use, inclusive (YYYY-MM-DD)")
+    group.add_argument("--end", metavar="DATE", help="last date to use, inclusive (YYYY-MM-DD)")
     group.add_argument(
         "--timeframe",
         choices=TIMEFRAMES,
-        help="resample to this coarser bar size before computing features",
+        help="resample the bars to this coarser size before features are computed",
     )
+
+
+def add_common_args(parser: argparse.ArgumentParser, device_help: str = "inference") -> None:
+    """--device, --verbose and --quiet, with the same names and defaults in every runner."""
+    group = parser.add_argument_group("run")
+    group.add_argument(
+        "--device",
+        default="auto",
+        choices=DEVICE_CHOICES,
+        help=f"where {device_help} runs: auto picks CUDA when a GPU is available, else the CPU",
+    )
+    loud = group.add_mutually_exclusive_group()
+    loud.add_argument(
+        "-v", "--verbose", action="count", default=0,
+        help="log what the library does (INFO; twice for DEBUG)",
+    )
+    loud.add_argument(
+        "-q", "--quiet", action="store_true",
+        help="no progress bars and no warnings; errors only",
+    )
+
+
+def add_out_arg(parser: argparse.ArgumentParser, what: str, default: str | None) -> None:
+    where = f"default: {default}" if default else "default: a new folder under reports/output/"
+    parser.add_argument(
+        "--out",
+        metavar="DIR",
+        default=default,
+        help=f"directory for {what}; it must be new or empty ({where})",
+    )
+
+
+def check_date_range(args: argparse.Namespace) -> None:
+    """--start/--end must be dates, and --start must not come after --end."""
+    import pandas as pd
+
+    stamps = {}
+    for flag in ("start", "end"):
+        value = getattr(args, flag, None)
+        if value is None:
+            continue
+        try:
+            stamps[flag] = pd.Timestamp(value)
+        except (ValueError, TypeError):
+            raise ConfigError(f"--{flag} {value!r} is not a date (use YYYY-MM-DD)") from None
+    if len(stamps) == 2 and stamps["start"] > stamps["end"]:
+        raise ConfigError(f"--start {args.start} is after --end {args.end}")
+
+
+def prepare_out_dir(out: str | os.PathLike[str] | None, force: bool | None = None) -> Path:
+    """The output directory, checked before any work is done: it must be new or empty (or
+    ``force`` is true), and every existing part of its path must be a writable directory.
+    ``force=None``: the runner has no --force flag."""
+    if out is None:
+        from bt_attention_lstm.reports.run_dir import new_run_dir
+
+        path = new_run_dir()
+    else:
+        path = Path(out)
+    if path.exists():
+        if not path.is_dir():
+            raise ConfigError(f"--out {path} is a file, not a directory")
+        if not force and any(path.iterdir()):
+            raise ConfigError(
+                f"--out {path} already exists and is not empty; choose a new directory"
+                + (" or add --force" if force is not None else "")
+            )
+    ancestor = path.parent
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise ConfigError(f"--out {path}: {ancestor} is a file, not a directory")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise ConfigError(f"--out {path}: {ancestor} is not writable")
+    return path
 
 
 def load_frames(args: argparse.Namespace) -> list[pd.DataFrame]:
     """The data the user asked for: files, a downloaded symbol, or the synthetic market."""
+    from bt_attention_lstm.models.data import load_ohlcv, resample_ohlcv, select_range
+    from bt_attention_lstm.models.synthetic import synthetic_market
+
+    check_date_range(args)
     paths: Sequence[str] = (
         args.data if isinstance(args.data, list) else ([args.data] if args.data else [])
     )
@@ -87,17 +193,28 @@ def load_frames(args: argparse.Namespace) -> list[pd.DataFrame]:
 
 
 def require_bars(df: pd.DataFrame, needed: int, reason: str) -> pd.DataFrame:
+    from bt_attention_lstm.models.data import validate_ohlcv
+
     return validate_ohlcv(df, min_bars=needed, reason=reason)
 
 
-def configure_logging(verbose: bool = False) -> None:
+def configure_logging(verbose: bool | int = False, quiet: bool = False) -> None:
+    """WARNING by default; ``verbose`` INFO (2: DEBUG); ``quiet`` errors only."""
+    level = logging.WARNING
+    if quiet:
+        level = logging.ERROR
+    elif verbose:
+        level = logging.DEBUG if int(verbose) > 1 else logging.INFO
     logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
+        level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
-    for noisy in ("matplotlib", "matplotlib.font_manager", "PIL", "yfinance", "urllib3"):
-        logging.getLogger(noisy).setLevel(logging.ERROR)
+    logging.getLogger().setLevel(level)
+    for noisy in ("matplotlib", "matplotlib.font_manager", "PIL", "yfinance", "urllib3", "peewee"):
+        logging.getLogger(noisy).setLevel(logging.CRITICAL)
+
+
+def logging_from_args(args: argparse.Namespace) -> None:
+    configure_logging(getattr(args, "verbose", False), getattr(args, "quiet", False))
 
 
 def _raise_interrupt(signum: int, frame: object) -> None:

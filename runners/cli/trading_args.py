@@ -1,12 +1,27 @@
-"""Broker and strategy flags shared by backtest, audit, walk-forward and sweep."""
+"""Broker and strategy flags shared by backtest, audit, walk-forward, sweep and paper.
+
+Light on purpose (no backtrader import before the arguments are parsed). The defaults repeat
+``AttentionLSTMStrategy``'s own; a test keeps the two equal.
+"""
 
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from bt_attention_lstm.models.errors import ConfigError
-from bt_attention_lstm.strategies.engine import BrokerConfig
-from bt_attention_lstm.strategies.sizing import SIZING_RULES
+
+if TYPE_CHECKING:
+    from bt_attention_lstm.strategies.engine import BrokerConfig
+
+SIZING_CHOICES = ("confidence", "fixed", "volatility")
+# flag -> strategy parameter for the distances where 0 means "off"
+DISTANCE_FLAGS = {
+    "stop_loss": "stop_loss",
+    "atr_stop": "atr_stop",
+    "trail": "trail_percent",
+    "take_profit": "take_profit",
+}
 
 
 def add_broker_args(p: argparse.ArgumentParser) -> None:
@@ -15,23 +30,25 @@ def add_broker_args(p: argparse.ArgumentParser) -> None:
         "--cash",
         type=float,
         default=100_000.0,
-        help="starting cash (of each fold in a walk-forward; default: %(default)s)",
+        help="starting cash (of each fold in a walk-forward)",
     )
     b.add_argument(
         "--commission",
         type=float,
         default=0.001,
-        help="commission as a fraction of traded value (default: %(default)s)",
+        help="commission as a fraction of traded value",
     )
     b.add_argument(
         "--slippage",
         type=float,
         default=0.0005,
-        help="slippage as a fraction of price (default: %(default)s)",
+        help="slippage as a fraction of price",
     )
 
 
 def broker_from_args(args: argparse.Namespace) -> BrokerConfig:
+    from bt_attention_lstm.strategies.engine import BrokerConfig
+
     if args.cash <= 0:
         raise ConfigError("--cash must be positive")
     for name in ("commission", "slippage"):
@@ -46,53 +63,56 @@ def add_strategy_args(p: argparse.ArgumentParser) -> None:
         "--threshold",
         type=float,
         default=0.2,
-        help="minimum |p_up - p_down| to enter (default: %(default)s)",
+        help="minimum |p_up - p_down| to enter",
     )
     g.add_argument(
         "--max-position",
         type=float,
         default=0.95,
-        help="largest position as a fraction of equity (default: %(default)s)",
+        help="largest position as a fraction of equity",
     )
     g.add_argument(
         "--sizing",
-        choices=SIZING_RULES,
+        choices=SIZING_CHOICES,
         default="confidence",
-        help="position sizing rule (default: %(default)s)",
+        help="position sizing rule",
     )
     g.add_argument(
         "--target-vol",
         type=float,
         default=0.15,
-        help="annualised volatility target of --sizing volatility (default: %(default)s)",
+        help="annualised volatility target of --sizing volatility",
     )
     g.add_argument(
         "--stop-loss",
         type=float,
         default=0.05,
-        help="stop-loss distance as a fraction of entry; 0 disables (default: %(default)s)",
+        help="stop-loss distance as a fraction of entry; 0 disables",
     )
     g.add_argument(
         "--atr-stop",
         type=float,
         default=None,
-        help="stop-loss distance in ATRs (the tighter of the two stops wins)",
+        help="stop-loss distance in ATRs; the tighter of the two stops wins; 0 disables",
     )
     g.add_argument(
-        "--trail", type=float, default=None, help="trailing stop distance as a fraction (e.g. 0.08)"
+        "--trail",
+        type=float,
+        default=None,
+        help="trailing stop distance as a fraction of price (e.g. 0.08); 0 disables",
     )
     g.add_argument(
         "--take-profit",
         type=float,
         default=None,
-        help="take-profit distance as a fraction (e.g. 0.15)",
+        help="take-profit distance as a fraction of entry (e.g. 0.15); 0 disables",
     )
     g.add_argument("--allow-short", action="store_true", help="also trade short signals")
     g.add_argument(
         "--cooldown",
         type=int,
         default=0,
-        help="bars to wait after an exit before re-entering (default: %(default)s)",
+        help="bars to wait after an exit before re-entering",
     )
     g.add_argument(
         "--no-regime-filter",
@@ -101,16 +121,32 @@ def add_strategy_args(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _distances(args: argparse.Namespace) -> dict[str, float | None]:
+    """The stop/target distances: 0 disables any of them; negative ones are refused by flag."""
+    out: dict[str, float | None] = {}
+    for flag, param in DISTANCE_FLAGS.items():
+        value = getattr(args, flag)
+        if value is not None and value < 0:
+            raise ConfigError(f"--{flag.replace('_', '-')} must be >= 0 (0 disables it)")
+        if value is not None and flag != "atr_stop" and value >= 1:
+            raise ConfigError(f"--{flag.replace('_', '-')} is a fraction of price: use < 1")
+        out[param] = value or None
+    return out
+
+
 def strategy_params(args: argparse.Namespace, ppy: float) -> dict[str, object]:
+    if not 0 <= args.threshold <= 1:
+        raise ConfigError("--threshold must be in [0, 1] (it compares |p_up - p_down|)")
+    if not 0 < args.max_position <= 1:
+        raise ConfigError("--max-position must be in (0, 1]")
+    if args.cooldown < 0:
+        raise ConfigError("--cooldown must be >= 0 bars")
     return {
         "threshold": args.threshold,
         "max_position": args.max_position,
         "sizing": args.sizing,
         "target_vol": args.target_vol,
-        "stop_loss": args.stop_loss or None,
-        "atr_stop": args.atr_stop,
-        "trail_percent": args.trail,
-        "take_profit": args.take_profit,
+        **_distances(args),
         "allow_short": args.allow_short,
         "cooldown": args.cooldown,
         "regime_filter": not args.no_regime_filter,

@@ -8,28 +8,16 @@ from typing import Any
 import pandas as pd
 
 from bt_attention_lstm.models.artifact import Artifact
-from bt_attention_lstm.models.errors import ConfigError
-from bt_attention_lstm.reports import compute_metrics, new_run_dir, write_backtest_report
+from bt_attention_lstm.models.timefmt import bar_time
+from bt_attention_lstm.reports import compute_metrics, write_backtest_report
 from bt_attention_lstm.strategies.engine import BacktestResult
-
-
-def check_out_dir(out: str | None) -> Path:
-    """The report directory: refuse an existing non-empty one before any work is done."""
-    path = Path(out) if out else new_run_dir()
-    if path.exists() and (not path.is_dir() or any(path.iterdir())):
-        raise ConfigError(f"--out {path} already exists and is not empty; choose a new directory")
-    return path
-
-
-def _day(ts: pd.Timestamp) -> str:
-    return str(ts.date()) if ts == ts.normalize() else str(ts)
 
 
 def period_block(index: pd.DatetimeIndex, timeframe: str, ppy: float) -> dict[str, Any]:
     """metrics.json's "period": the traded bars' range, count and frequency."""
     return {
-        "start": _day(index[0]),
-        "end": _day(index[-1]),
+        "start": bar_time(index[0]),
+        "end": bar_time(index[-1]),
         "bars": int(len(index)),
         "timeframe": timeframe,
         "periods_per_year": float(ppy),

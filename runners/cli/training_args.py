@@ -1,0 +1,108 @@
+"""Model and optimisation flags shared by train, walk-forward and sweep (torch-free)."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Collection
+from typing import Any
+
+from bt_attention_lstm.models.config import ModelConfig, TrainConfig
+
+HELP_BATCH = "training windows per optimiser step"
+
+
+def add_training_args(
+    p: argparse.ArgumentParser | argparse._ArgumentGroup,
+    skip: Collection[str] = (),
+) -> None:
+    """The model and optimisation flags (read back by ``configs_from_args``); flags whose dest
+    is in ``skip`` are left out (a sweep searches them instead)."""
+    d = TrainConfig()
+    m = ModelConfig(n_features=1)
+
+    def add(flag: str, **kw: Any) -> None:
+        if flag.lstrip("-").replace("-", "_") not in skip:
+            p.add_argument(flag, **kw)
+
+    add(
+        "--epochs",
+        type=int,
+        default=d.epochs,
+        help="most epochs a fit may run; early stopping on an inner validation slice "
+        "usually stops sooner",
+    )
+    add("--batch-size", type=int, default=d.batch_size, help=HELP_BATCH)
+    add("--lr", type=float, default=d.lr, help="AdamW learning rate")
+    add(
+        "--patience",
+        type=int,
+        default=d.patience,
+        help="epochs without validation improvement before stopping",
+    )
+    add(
+        "--folds",
+        type=int,
+        default=d.folds,
+        help="outer time-series cross-validation folds reported beside the baselines",
+    )
+    add(
+        "--horizon",
+        type=int,
+        default=d.horizon,
+        help="bars ahead the label looks (down / flat / up over this many bars); also the "
+        "gap left between training and validation",
+    )
+    add(
+        "--flat-band",
+        type=float,
+        default=d.flat_band,
+        help="flat band in units of trailing volatility x sqrt(horizon)",
+    )
+    add(
+        "--seq-len",
+        type=int,
+        default=m.seq_len,
+        help="bars in each window the model reads (the LSTM's sequence length)",
+    )
+    add("--hidden", type=int, default=m.hidden, help="LSTM hidden units per layer")
+    add("--layers", type=int, default=m.layers, help="stacked LSTM layers")
+    add("--heads", type=int, default=m.heads, help="self-attention heads (must divide --hidden)")
+    add(
+        "--dropout",
+        type=float,
+        default=m.dropout,
+        help="dropout rate between LSTM layers and in attention",
+    )
+    add(
+        "--seed",
+        type=int,
+        default=d.seed,
+        help="random seed for weights and batch order (same data and seed on CPU give "
+        "identical weights)",
+    )
+
+
+def configs_from_args(
+    args: argparse.Namespace, n_features: int, **extra: Any
+) -> tuple[ModelConfig, TrainConfig]:
+    model_config = ModelConfig(
+        n_features=n_features,
+        hidden=args.hidden,
+        layers=args.layers,
+        heads=args.heads,
+        dropout=args.dropout,
+        seq_len=args.seq_len,
+    )
+    config = TrainConfig(
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        patience=args.patience,
+        folds=args.folds,
+        horizon=args.horizon,
+        flat_band=args.flat_band,
+        seed=args.seed,
+        device=args.device,
+        **extra,
+    )
+    return model_config, config
