@@ -15,21 +15,17 @@ accounts for the number of trials.
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
-from bt_attention_lstm.models.data import periods_per_year
-from bt_attention_lstm.models.errors import ConfigError
-from bt_attention_lstm.models.feature_spec import FeatureSpec
-from bt_attention_lstm.models.network import ModelConfig
-from bt_attention_lstm.models.training import TrainConfig
-from bt_attention_lstm.reports import new_run_dir
 from bt_attention_lstm.runners.cli.common import (
     OneLineParser,
+    add_common_args,
     add_data_args,
-    configure_logging,
+    add_out_arg,
+    check_date_range,
     load_frames,
+    logging_from_args,
+    prepare_out_dir,
     run_main,
 )
 from bt_attention_lstm.runners.cli.trading_args import (
@@ -38,35 +34,16 @@ from bt_attention_lstm.runners.cli.trading_args import (
     broker_from_args,
     strategy_params,
 )
-from bt_attention_lstm.runners.cli.walkforward_args import (
-    add_engine_args,
-    add_fold_args,
-)
-from bt_attention_lstm.runners.train import add_training_args
-from bt_attention_lstm.runners.workflows.engines import Engine, make_engine
-from bt_attention_lstm.runners.workflows.reporting import check_out_dir
-from bt_attention_lstm.runners.workflows.sweep.report import (
-    best_summary,
-    trials_table,
-    write_sweep_report,
-)
-from bt_attention_lstm.runners.workflows.sweep.space import (
-    DEFAULT_SPACE,
-    PARAMS,
-    Space,
-    describe,
-    load_space,
-    max_seq_len,
-    sample_configs,
-)
-from bt_attention_lstm.runners.workflows.sweep.trial import (
-    SweepSettings,
-    TrialJob,
-    TrialRecord,
-    run_trial,
-)
-from bt_attention_lstm.runners.workflows.training.pipeline import min_training_bars
-from bt_attention_lstm.runners.workflows.walkforward.plan import plan_folds
+from bt_attention_lstm.runners.cli.training_args import add_training_args
+from bt_attention_lstm.runners.cli.walkforward_args import add_engine_args, add_fold_args
+from bt_attention_lstm.runners.workflows.sweep.space import DEFAULT_SPACE, PARAMS, describe
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from bt_attention_lstm.runners.workflows.engines import Engine
+    from bt_attention_lstm.runners.workflows.sweep.space import Space
+    from bt_attention_lstm.runners.workflows.sweep.trial import SweepSettings, TrialRecord
 
 DEFAULT_TRIALS = 20
 SEARCHED = ("lr", "seq_len", "hidden", "layers", "heads", "dropout")  # flags the space replaces
@@ -89,18 +66,15 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=DEFAULT_TRIALS,
         metavar="N",
-        help="configurations to try (default: %(default)s)",
+        help="configurations to try",
     )
     add_fold_args(p, train_bars=1500, test_bars=500)
     add_engine_args(p)
     t = p.add_argument_group("training (fixed across trials)")
-    add_training_args(t, skip=SEARCHED, device="cpu")
+    add_training_args(t, skip=SEARCHED)
     add_broker_args(p)
-    p.add_argument(
-        "--out",
-        metavar="DIR",
-        help="results directory, must not exist (default: a new folder under reports/output/)",
-    )
+    add_common_args(p, device_help="training and inference")
+    add_out_arg(p, "trials.csv and best.json", None)
     return p
 
 
@@ -123,6 +97,8 @@ def run_trials(
     progress: bool,
 ) -> list[TrialRecord]:
     """Ray: one Tune trial per configuration, under ASHA. Local: every trial, to the end."""
+    from bt_attention_lstm.runners.workflows.sweep.trial import TrialJob, run_trial
+
     if engine.name == "ray":
         from bt_attention_lstm.runners.workflows.sweep.ray_tune import run_tune
 
@@ -146,10 +122,32 @@ def print_results(trials: pd.DataFrame, best: dict[str, Any]) -> None:
 
 def main() -> int:
     args = build_parser().parse_args()
-    configure_logging()
+    logging_from_args(args)
+    check_date_range(args)
     broker = broker_from_args(args)
+    from bt_attention_lstm.reports.run_dir import new_run_dir
+    from bt_attention_lstm.runners.workflows.sweep.space import (
+        load_space,
+        max_seq_len,
+        sample_configs,
+    )
+
     space = load_space(args.space)
-    out = check_out_dir(args.out or str(new_run_dir("reports/output/sweeps")))
+    out = prepare_out_dir(args.out or new_run_dir("reports/output/sweeps"))
+    from bt_attention_lstm.models.config import ModelConfig, TrainConfig
+    from bt_attention_lstm.models.data import periods_per_year
+    from bt_attention_lstm.models.errors import ConfigError
+    from bt_attention_lstm.models.feature_spec import FeatureSpec
+    from bt_attention_lstm.runners.workflows.engines import make_engine
+    from bt_attention_lstm.runners.workflows.sweep.report import (
+        best_summary,
+        trials_table,
+        write_sweep_report,
+    )
+    from bt_attention_lstm.runners.workflows.sweep.trial import SweepSettings
+    from bt_attention_lstm.runners.workflows.training.pipeline import min_training_bars
+    from bt_attention_lstm.runners.workflows.walkforward.plan import plan_folds
+
     configs = sample_configs(space, args.trials, args.seed)
     df = load_frames(args)[0]
     train_config = TrainConfig(

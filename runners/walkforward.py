@@ -15,20 +15,17 @@ open at the end of a test window is valued at its last close.
 from __future__ import annotations
 
 import argparse
-import shutil
-import tempfile
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
-
-from bt_attention_lstm.models.data import infer_timeframe, periods_per_year
-from bt_attention_lstm.models.errors import ConfigError
-from bt_attention_lstm.models.feature_spec import FeatureSpec
 from bt_attention_lstm.runners.cli.common import (
     OneLineParser,
+    add_common_args,
     add_data_args,
-    configure_logging,
+    add_out_arg,
+    check_date_range,
     load_frames,
+    logging_from_args,
+    prepare_out_dir,
     run_main,
 )
 from bt_attention_lstm.runners.cli.trading_args import (
@@ -37,22 +34,13 @@ from bt_attention_lstm.runners.cli.trading_args import (
     broker_from_args,
     strategy_params,
 )
-from bt_attention_lstm.runners.cli.walkforward_args import (
-    add_engine_args,
-    add_fold_args,
-)
-from bt_attention_lstm.runners.train import add_training_args, configs_from_args
-from bt_attention_lstm.runners.workflows.engines import make_engine
-from bt_attention_lstm.runners.workflows.reporting import check_out_dir, print_summary
-from bt_attention_lstm.runners.workflows.training.pipeline import min_training_bars
-from bt_attention_lstm.runners.workflows.walkforward.fold import FoldSettings, fold_jobs, run_fold
-from bt_attention_lstm.runners.workflows.walkforward.plan import FoldPlan, plan_folds
-from bt_attention_lstm.runners.workflows.walkforward.report import write_walkforward_report
-from bt_attention_lstm.runners.workflows.walkforward.stitch import (
-    fold_table,
-    stitch,
-    walkforward_metrics,
-)
+from bt_attention_lstm.runners.cli.training_args import add_training_args, configs_from_args
+from bt_attention_lstm.runners.cli.walkforward_args import add_engine_args, add_fold_args
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from bt_attention_lstm.runners.workflows.walkforward.plan import FoldPlan
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -61,16 +49,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_fold_args(p)
     add_engine_args(p)
     t = p.add_argument_group("training (every fold, as runners/train.py)")
-    # CPU training is deterministic, and the folds already use the cores in parallel.
-    add_training_args(t, device="cpu")
+    add_training_args(t)
     add_broker_args(p)
     add_strategy_args(p)
+    add_common_args(p, device_help="training and inference")
     r = p.add_argument_group("output")
-    r.add_argument(
-        "--out",
-        metavar="DIR",
-        help="report directory, must not exist (default: a new folder under reports/output/)",
-    )
+    add_out_arg(r, "the walk-forward report", None)
     r.add_argument(
         "--keep-models", action="store_true", help="keep each fold's model under DIR/models/"
     )
@@ -79,6 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def check_training_window(plans: list[FoldPlan], needed: int) -> None:
+    from bt_attention_lstm.models.errors import ConfigError
+
     shortest = min(p.train_bars for p in plans)
     if shortest < needed:
         raise ConfigError(
@@ -88,6 +74,8 @@ def check_training_window(plans: list[FoldPlan], needed: int) -> None:
 
 
 def print_folds(folds: pd.DataFrame) -> None:
+    import pandas as pd
+
     print()
     print(
         f"{'fold':>4} {'train':>23} {'test':>23} {'val loss':>8} {'sharpe':>7} {'return':>8} "
@@ -105,9 +93,33 @@ def print_folds(folds: pd.DataFrame) -> None:
 
 def main() -> int:
     args = build_parser().parse_args()
-    configure_logging()
+    logging_from_args(args)
+    check_date_range(args)
     broker = broker_from_args(args)
-    out = check_out_dir(args.out)
+    params = strategy_params(args, 252.0)
+    out = prepare_out_dir(args.out)
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from bt_attention_lstm.models.data import infer_timeframe, periods_per_year
+    from bt_attention_lstm.models.feature_spec import FeatureSpec
+    from bt_attention_lstm.runners.workflows.engines import make_engine
+    from bt_attention_lstm.runners.workflows.reporting import print_summary
+    from bt_attention_lstm.runners.workflows.training.pipeline import min_training_bars
+    from bt_attention_lstm.runners.workflows.walkforward.fold import (
+        FoldSettings,
+        fold_jobs,
+        run_fold,
+    )
+    from bt_attention_lstm.runners.workflows.walkforward.plan import plan_folds
+    from bt_attention_lstm.runners.workflows.walkforward.report import write_walkforward_report
+    from bt_attention_lstm.runners.workflows.walkforward.stitch import (
+        fold_table,
+        stitch,
+        walkforward_metrics,
+    )
+
     df = load_frames(args)[0]
     model_config, train_config = configs_from_args(args, FeatureSpec().n_features)
     plans = plan_folds(
@@ -116,7 +128,7 @@ def main() -> int:
     check_training_window(plans, min_training_bars(model_config, train_config))
     ppy = periods_per_year(df.index)
     settings = FoldSettings(
-        model_config, train_config, strategy_params(args, ppy), broker, ppy
+        model_config, train_config, {**params, "periods_per_year": ppy}, broker, ppy
     )
     engine = make_engine(args.engine, args.address, args.workers)
     models_dir = None
