@@ -15,6 +15,7 @@ import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,12 @@ import safetensors.torch
 import torch
 from safetensors import SafetensorError
 
+from bt_attention_lstm.models.calibration import (
+    VectorScaling,
+    calibrations_from_meta,
+    calibrations_to_meta,
+)
+from bt_attention_lstm.models.ensemble import calibrated_network, member_state, split_member_state
 from bt_attention_lstm.models.errors import ArtifactError
 from bt_attention_lstm.models.feature_spec import FeatureSpec
 from bt_attention_lstm.models.labels import CLASS_NAMES
@@ -39,15 +46,22 @@ META_FILE = "meta.json"
 
 @dataclass(frozen=True)
 class Artifact:
-    """A loaded, verified model with everything needed to feed it."""
+    """A loaded, verified model with everything needed to feed it.
+
+    ``model``: the network whose softmax is the artifact's probability, calibration folded in: an
+    ``AttentionLSTM``, or for an ensemble an ``AveragedEnsemble`` of ``members`` (each an
+    ``AttentionLSTM`` with its own calibration folded into its head).
+    """
 
     path: Path
-    model: AttentionLSTM
+    model: torch.nn.Module
     model_config: ModelConfig
     feature_spec: FeatureSpec
     scaler: FeatureScaler
     horizon: int
     meta: dict[str, Any]
+    members: tuple[AttentionLSTM, ...] = ()
+    calibrations: tuple[VectorScaling, ...] = ()
 
     @property
     def seq_len(self) -> int:
@@ -80,22 +94,30 @@ def meta_digest(meta: dict[str, Any]) -> str:
 
 def save_artifact(
     out_dir: str | os.PathLike[str],
-    model: AttentionLSTM,
+    model: AttentionLSTM | Sequence[AttentionLSTM],
     scaler: FeatureScaler,
     feature_spec: FeatureSpec,
     horizon: int,
     extra_meta: dict[str, Any],
+    calibrations: Sequence[VectorScaling] | None = None,
 ) -> Path:
     """Write the artifact into a temporary sibling directory, then rename it into place.
 
+    ``model``: one network, or the members of an ensemble (raw weights; ``calibrations``, one
+    per member, go to meta.json and are folded in at load time; None means the identity).
     An existing artifact at ``out_dir`` is replaced only once the new one is complete.
     """
+    members = [model] if isinstance(model, AttentionLSTM) else list(model)
+    if calibrations is None:
+        calibrations = [VectorScaling.identity(members[0].config.n_classes)] * len(members)
+    if len(calibrations) != len(members) or any(m.config != members[0].config for m in members):
+        raise ValueError("an ensemble needs one architecture and one calibration per member")
+    model = members[0]
     out = Path(out_dir)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     try:
-        state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-        safetensors.torch.save_file(state, str(tmp / WEIGHTS_FILE))
+        safetensors.torch.save_file(member_state(members), str(tmp / WEIGHTS_FILE))
         meta = {
             "format_version": FORMAT_VERSION,
             "model": model.config.to_dict(),
@@ -104,6 +126,8 @@ def save_artifact(
             "seq_len": model.config.seq_len,
             "horizon": horizon,
             "classes": list(CLASS_NAMES),
+            "ensemble_size": len(members),
+            "calibration": calibrations_to_meta(calibrations),
             **extra_meta,
             "weights_sha256": sha256_file(tmp / WEIGHTS_FILE),
         }
@@ -202,14 +226,25 @@ def load_artifact(path: str | os.PathLike[str]) -> Artifact:
         state = safetensors.torch.load(weights_path.read_bytes())
     except (SafetensorError, ValueError, OSError) as exc:
         raise ArtifactError(f"{weights_path} is not a valid safetensors file: {exc}") from exc
-    model = AttentionLSTM(config)
-    try:
-        model.load_state_dict(state, strict=True)
-    except RuntimeError as exc:
-        first = str(exc).splitlines()[0]
-        raise ArtifactError(f"weights do not fit the architecture in meta.json: {first}") from exc
-    model.eval()
-    return Artifact(root, model, config, spec, scaler, horizon, meta)
+    n_members = meta.get("ensemble_size", 1)
+    if isinstance(n_members, bool) or not isinstance(n_members, int) or n_members < 1:
+        raise ArtifactError(f"invalid ensemble_size {n_members!r} in meta.json")
+    calibrations = calibrations_from_meta(meta, n_members, config.n_classes)
+    raw_members = []
+    for part in split_member_state(state, n_members):
+        member = AttentionLSTM(config)
+        try:
+            member.load_state_dict(part, strict=True)
+        except RuntimeError as exc:
+            first = str(exc).splitlines()[0]
+            raise ArtifactError(
+                f"weights do not fit the architecture in meta.json: {first}"
+            ) from exc
+        raw_members.append(member.eval())
+    model, members = calibrated_network(raw_members, calibrations)
+    return Artifact(
+        root, model, config, spec, scaler, horizon, meta, members, tuple(calibrations)
+    )
 
 
 def parameters_digest(model: torch.nn.Module) -> str:

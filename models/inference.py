@@ -4,6 +4,8 @@ Both paths scale raw feature rows with the artifact's scaler and feed windows th
 bar, so they give the same probabilities (to float rounding, <= 1e-5). Both run the
 ``FusedAttentionLSTM`` twin of the trained network (the same function, less arithmetic); the
 per-bar path keeps every window containing the latest bar in flight (``InFlightWindows``).
+Calibration is already folded into each member's head (``models.calibration``); an ensemble's
+members each run and their probabilities are averaged, so its cost grows with its size.
 """
 
 from __future__ import annotations
@@ -29,11 +31,19 @@ logger = logging.getLogger(__name__)
 CPU_CHUNK = 256
 
 
-def _fused_model(
+def _fused_models(
     artifact: Artifact, device: torch.device, dtype: torch.dtype
-) -> FusedAttentionLSTM:
+) -> list[FusedAttentionLSTM]:
     # Built from the artifact's weights: one artifact can serve several feeds and devices.
-    return FusedAttentionLSTM(artifact.model).to(device=device, dtype=dtype)
+    members = artifact.members or (artifact.model,)
+    return [FusedAttentionLSTM(m).to(device=device, dtype=dtype) for m in members]
+
+
+def _mean_softmax(logits: list[torch.Tensor]) -> torch.Tensor:
+    """Averaged probabilities of the members' (calibrated) logits."""
+    if len(logits) == 1:
+        return torch.softmax(logits[0], dim=-1)
+    return torch.stack([torch.softmax(z, dim=-1) for z in logits]).mean(dim=0)
 
 
 class BatchedPredictor:
@@ -62,7 +72,8 @@ class BatchedPredictor:
             raise ConfigError(f"batch_size must be a positive integer, got {batch_size!r}")
         self.dtype = dtype
         self.threads = threads
-        self.model = _fused_model(artifact, self.device, dtype)
+        self.models = _fused_models(artifact, self.device, dtype)
+        self.model = self.models[0]
         on_cpu = self.device.type == "cpu"
         self.chunk = min(self.batch_size, CPU_CHUNK) if on_cpu else self.batch_size
 
@@ -78,8 +89,9 @@ class BatchedPredictor:
             for b in range(lo, hi, self.chunk):
                 e = min(b + self.chunk, hi)
                 batch = windows[b:e].to(self.device, self.dtype, non_blocking=True)
-                logits = self.model(batch.contiguous())
-                out[b:e] = torch.softmax(logits.float(), dim=-1).double().cpu()
+                batch = batch.contiguous()
+                probs = _mean_softmax([m(batch).float() for m in self.models])
+                out[b:e] = probs.double().cpu()
 
     def _run_one_thread(self, windows: torch.Tensor, out: torch.Tensor, lo: int, hi: int) -> None:
         torch.set_num_threads(1)  # this worker thread's own intra-op setting
@@ -144,8 +156,9 @@ class StreamingPredictor:
         self.device = device if isinstance(device, torch.device) else resolve_device(device)
         # Batch-1 CPU inference is overhead-bound: one intra-op thread beats two here.
         self.threads = threads if self.device.type == "cpu" else None
-        self.model = _fused_model(artifact, self.device, torch.float32)
-        self._windows = InFlightWindows(self.model, self.device)
+        self.models = _fused_models(artifact, self.device, torch.float32)
+        self.model = self.models[0]
+        self._windows = [InFlightWindows(m, self.device) for m in self.models]
         n_features = artifact.feature_spec.n_features
         self._mean = artifact.scaler.mean
         self._scale = artifact.scaler.scale
@@ -180,7 +193,8 @@ class StreamingPredictor:
             self._graphs[phase].replay()
         else:
             with torch_threads(self.threads), torch.inference_mode():
-                self._windows.step(self._x, phase)
+                for windows in self._windows:
+                    windows.step(self._x, phase)
         self.count += 1
 
     def predict(self) -> np.ndarray:
@@ -194,25 +208,32 @@ class StreamingPredictor:
             probs = self._graph_probs[phase]
         else:
             with torch_threads(self.threads), torch.inference_mode():
-                probs = torch.softmax(self._windows.logits(phase), dim=-1)
+                probs = self._probs(phase)
         return probs.cpu().numpy()[0].astype(np.float64)
 
+    def _probs(self, phase: int) -> torch.Tensor:
+        return _mean_softmax([windows.logits(phase) for windows in self._windows])
+
     def _capture_graphs(self) -> None:
-        """One CUDA graph per phase (bar index mod seq_len): step + attention + softmax."""
+        """One CUDA graph per phase (bar index mod seq_len): every member's step + attention,
+        then the averaged softmax."""
         L = self.artifact.seq_len
         side = torch.cuda.Stream(self.device)
         side.wait_stream(torch.cuda.current_stream(self.device))
         with torch.cuda.stream(side), torch.no_grad():  # warm-up: kernels, cuBLAS workspace
             for phase in range(L):
-                self._windows.step(self._x, phase)
-                torch.softmax(self._windows.logits(phase), dim=-1)
+                for windows in self._windows:
+                    windows.step(self._x, phase)
+                self._probs(phase)
         torch.cuda.current_stream(self.device).wait_stream(side)
         with torch.no_grad():
             for phase in range(L):
                 graph = torch.cuda.CUDAGraph()
                 with torch.cuda.graph(graph):
-                    self._windows.step(self._x, phase)
-                    probs = torch.softmax(self._windows.logits(phase), dim=-1)
+                    for windows in self._windows:
+                        windows.step(self._x, phase)
+                    probs = self._probs(phase)
                 self._graphs.append(graph)
                 self._graph_probs.append(probs)
-        self._windows.reset()
+        for windows in self._windows:
+            windows.reset()

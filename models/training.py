@@ -1,7 +1,12 @@
-"""Training: time-series cross-validation with early stopping, then a final fit on the whole range.
+"""Training: nested time-series cross-validation, baselines on the same folds, calibration, and
+the final model (one network, or an ensemble of independently seeded ones).
 
 Inputs are one feature array and one label array per symbol (``Segment``); windows never cross a
-segment's boundary and the scaler is fitted on the rows the training windows cover, nothing else.
+segment's boundary and each scaler is fitted on the rows its training windows cover, nothing
+else. Every choice (the epoch, by early stopping, and the calibration) is made on the inner slice
+of a training fold (``models.nested_cv``); each outer validation fold is scored once. The final
+model is the same procedure run on the whole range: its weights never see the final inner slice,
+which picks its epoch and fits its calibration.
 """
 
 from __future__ import annotations
@@ -15,19 +20,78 @@ from typing import Any
 
 import numpy as np
 import torch
-from sklearn.model_selection import TimeSeriesSplit
 from torch import nn
 from tqdm.auto import tqdm
 
-from bt_attention_lstm.models.config import ModelConfig, TrainConfig
+from bt_attention_lstm.models.baselines import baseline_probabilities, lagged_rows
+from bt_attention_lstm.models.calibration import VectorScaling, calibrate
 from bt_attention_lstm.models.device import resolve_device
-from bt_attention_lstm.models.errors import DataError, TrainingError
+from bt_attention_lstm.models.ensemble import calibrated_network
+from bt_attention_lstm.models.errors import ConfigError, DataError, TrainingError
 from bt_attention_lstm.models.labels import CLASS_NAMES, NO_LABEL
-from bt_attention_lstm.models.network import AttentionLSTM
+from bt_attention_lstm.models.nested_cv import (
+    MODEL_NAME,
+    FoldResult,
+    cv_table,
+    cv_warnings,
+    inner_split,
+    score,
+    time_series_folds,
+)
+from bt_attention_lstm.models.network import AttentionLSTM, ModelConfig
 from bt_attention_lstm.models.scaling import FeatureScaler
 from bt_attention_lstm.models.windows import WindowBatches
 
 logger = logging.getLogger(__name__)
+
+__all__ = [
+    "CVReport", "FoldResult", "Segment", "TrainConfig", "Trainer", "TrainingResult",
+    "time_series_folds",
+]
+
+FINAL_SEED_OFFSET = 1000
+MEMBER_SEED_STRIDE = 10_000  # member m of any fit uses seed + m * stride
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation and validation settings.
+
+    ``inner_fraction``: the latest share of each training fold that chooses the epoch and the
+    calibration. ``ensemble``: independently seeded members whose probabilities are averaged.
+    """
+
+    epochs: int = 30
+    batch_size: int = 256
+    lr: float = 1e-3
+    weight_decay: float = 1e-2
+    patience: int = 5
+    folds: int = 4
+    horizon: int = 5
+    flat_band: float = 0.5
+    grad_clip: float = 1.0
+    seed: int = 42
+    device: str = "auto"
+    ensemble: int = 1
+    inner_fraction: float = 0.2
+
+    def __post_init__(self) -> None:
+        positive = ("epochs", "batch_size", "patience", "folds", "horizon", "ensemble")
+        for name in positive:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            raise ConfigError(f"lr must be a positive number, got {self.lr!r}")
+        if self.flat_band < 0:
+            raise ConfigError(f"flat_band must be >= 0, got {self.flat_band!r}")
+        if not 0.05 <= self.inner_fraction <= 0.5:
+            raise ConfigError(
+                f"inner_fraction must be within [0.05, 0.5], got {self.inner_fraction!r}"
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -40,38 +104,71 @@ class Segment:
 
 
 @dataclass
-class FoldResult:
-    fold: int
-    train_windows: int
-    val_windows: int
-    train_end: str
-    val_start: str
-    val_end: str
-    best_epoch: int
-    val_loss: float
-    val_accuracy: float
-    baseline_accuracy: float
-    baseline_log_loss: float
+class Member:
+    """One trained network (raw weights, on the CPU) and what its inner slice chose."""
+
+    model: AttentionLSTM
+    calibration: VectorScaling
+    epoch: int
 
 
 @dataclass
-class TrainingResult:
-    model: AttentionLSTM
-    scaler: FeatureScaler
+class CVReport:
+    """The outer folds of a nested cross-validation, every model scored on each."""
+
     folds: list[FoldResult]
-    final_epochs: int
     class_counts: list[int]
     history: list[dict[str, float]] = field(default_factory=list)
 
-    def cv_summary(self) -> dict[str, Any]:
+    def table(self) -> dict[str, Any]:
+        return cv_table(self.folds)
+
+    def warnings(self) -> list[str]:
+        return cv_warnings(self.table())
+
+    def summary(self) -> dict[str, Any]:
         return {
-            "folds": [asdict(f) for f in self.folds],
-            "final_epochs": self.final_epochs,
+            "folds": [f.to_dict() for f in self.folds],
             "mean_val_accuracy": _mean([f.val_accuracy for f in self.folds]),
             "mean_val_log_loss": _mean([f.val_loss for f in self.folds]),
             "mean_baseline_accuracy": _mean([f.baseline_accuracy for f in self.folds]),
             "mean_baseline_log_loss": _mean([f.baseline_log_loss for f in self.folds]),
             "class_counts": self.class_counts,
+            "table": self.table(),
+            "nested": True,
+        }
+
+
+@dataclass
+class TrainingResult:
+    """The final model (``model``: calibrated, an ensemble when several members) and its CV."""
+
+    members: list[AttentionLSTM]  # raw weights, as saved
+    calibrations: list[VectorScaling]
+    scaler: FeatureScaler
+    cv: CVReport
+    final_epochs: int
+    final_chosen_epochs: list[int]
+    history: list[dict[str, float]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.model, self.calibrated_members = calibrated_network(self.members, self.calibrations)
+
+    @property
+    def folds(self) -> list[FoldResult]:
+        return self.cv.folds
+
+    @property
+    def class_counts(self) -> list[int]:
+        return self.cv.class_counts
+
+    def cv_summary(self) -> dict[str, Any]:
+        return {
+            **self.cv.summary(),
+            "final_epochs": self.final_epochs,
+            "final_chosen_epochs": self.final_chosen_epochs,
+            "final_calibration": [c.kind for c in self.calibrations],
+            "ensemble": len(self.members),
         }
 
 
@@ -114,27 +211,8 @@ class _Samples:
         return np.flatnonzero(np.cumsum(mark)[:-1] > 0)
 
 
-def time_series_folds(
-    times: np.ndarray, n_folds: int, gap: int
-) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Expanding-window folds over sorted sample times with ``gap`` distinct timestamps between
-    the last training and the first validation time (sklearn's ``TimeSeriesSplit``)."""
-    unique = np.unique(times)
-    if unique.size < (n_folds + 1) * 2 + gap:
-        raise DataError(
-            f"too few labelled windows ({unique.size}) for {n_folds} folds with a gap of {gap}"
-        )
-    splitter = TimeSeriesSplit(n_splits=n_folds, gap=gap)
-    folds = []
-    for train_idx, val_idx in splitter.split(unique):
-        train_mask = times <= unique[train_idx[-1]]
-        val_mask = (times >= unique[val_idx[0]]) & (times <= unique[val_idx[-1]])
-        folds.append((np.flatnonzero(train_mask), np.flatnonzero(val_mask)))
-    return folds
-
-
 class Trainer:
-    """Fits an AttentionLSTM on segments with time-series CV and early stopping."""
+    """Fits AttentionLSTMs on segments with nested time-series CV (see the module docstring)."""
 
     def __init__(self, model_config: ModelConfig, config: TrainConfig, progress: bool = True):
         self.model_config = model_config
@@ -142,95 +220,146 @@ class Trainer:
         self.progress = progress
         self.device = resolve_device(config.device)
 
-    def fit(self, segments: Sequence[Segment]) -> TrainingResult:
+    def cross_validate(self, segments: Sequence[Segment]) -> CVReport:
+        """The outer folds only: the model and the baselines, each fold scored once."""
         samples = _Samples(segments, self.model_config.seq_len)
-        times = samples.bar_times[samples.ends]
-        folds: list[FoldResult] = []
-        history: list[dict[str, float]] = []
         with _deterministic():
-            for k, (tr, va) in enumerate(
-                time_series_folds(times, self.config.folds, self.config.horizon)
-            ):
-                result, fold_history = self._run_fold(samples, k, tr, va)
-                folds.append(result)
-                history.extend(fold_history)
-            final_epochs = max(1, int(round(float(np.median([f.best_epoch for f in folds])))))
-            all_idx = np.arange(len(samples))
-            model, scaler, final_history = self._fit_final(samples, all_idx, final_epochs)
-            history.extend(final_history)
-        counts = np.bincount(samples.labels[samples.ends], minlength=len(CLASS_NAMES))
-        return TrainingResult(model, scaler, folds, final_epochs, counts.tolist(), history)
+            return self._cross_validate(samples)
 
-    # -- one fold -------------------------------------------------------------------------
+    def fit(self, segments: Sequence[Segment]) -> TrainingResult:
+        """Cross-validate, then build the final model by the same procedure on every window."""
+        samples = _Samples(segments, self.model_config.seq_len)
+        with _deterministic():
+            report = self._cross_validate(samples)
+            all_idx = np.arange(len(samples))
+            scaler, _, members, history = self._fit_members(
+                samples, all_idx, self.config.seed + FINAL_SEED_OFFSET, "final"
+            )
+        epochs = [m.epoch for m in members]
+        return TrainingResult(
+            members=[m.model for m in members],
+            calibrations=[m.calibration for m in members],
+            scaler=scaler,
+            cv=report,
+            final_epochs=max(1, int(round(float(np.median(epochs))))),
+            final_chosen_epochs=epochs,
+            history=report.history + history,
+        )
+
+    # -- nested CV ------------------------------------------------------------------------
+    def _cross_validate(self, samples: _Samples) -> CVReport:
+        times = samples.bar_times[samples.ends]
+        folds, history = [], []
+        for k, (tr, va) in enumerate(
+            time_series_folds(times, self.config.folds, self.config.horizon)
+        ):
+            result, fold_history = self._run_fold(samples, k, tr, va)
+            folds.append(result)
+            history.extend(fold_history)
+        counts = np.bincount(samples.labels[samples.ends], minlength=len(CLASS_NAMES))
+        return CVReport(folds, counts.tolist(), history)
+
     def _run_fold(
         self, samples: _Samples, k: int, tr: np.ndarray, va: np.ndarray
     ) -> tuple[FoldResult, list[dict[str, float]]]:
+        scaler, inner_start, members, history = self._fit_members(
+            samples, tr, self.config.seed + k, f"fold {k + 1}"
+        )
         train_ends, val_ends = samples.ends[tr], samples.ends[va]
-        scaler = FeatureScaler.fit(samples.features[samples.covered_rows(train_ends)])
         scaled = scaler.transform(samples.features)
-        train = WindowBatches(scaled, samples.labels, train_ends, samples.seq_len)
         val = WindowBatches(scaled, samples.labels, val_ends, samples.seq_len)
-        model = self._new_model(self.config.seed + k)
+        y_train, y_val = samples.labels[train_ends], samples.labels[val_ends]
+        # The outer fold is used here and nowhere else: once, with what the inner slice chose.
+        probs = {MODEL_NAME: self._probabilities(members, val)}
+        L = samples.seq_len
+        probs.update(
+            baseline_probabilities(
+                lagged_rows(scaled, train_ends, L), y_train, lagged_rows(scaled, val_ends, L),
+                len(CLASS_NAMES), self.config.seed + k,
+            )
+        )
+        scores = {name: score(p, y_val) for name, p in probs.items()}
+        fmt = _time_str
+        result = FoldResult(
+            fold=k + 1,
+            train_windows=int(tr.size),
+            val_windows=int(va.size),
+            train_end=fmt(samples.bar_times[train_ends[-1]]),
+            inner_start=fmt(inner_start),
+            val_start=fmt(samples.bar_times[val_ends[0]]),
+            val_end=fmt(samples.bar_times[val_ends[-1]]),
+            best_epoch=max(1, int(round(float(np.median([m.epoch for m in members]))))),
+            chosen_epochs=[m.epoch for m in members],
+            calibration=[m.calibration.kind for m in members],
+            val_loss=scores[MODEL_NAME].log_loss,
+            val_accuracy=scores[MODEL_NAME].accuracy,
+            baseline_accuracy=scores["prior"].accuracy,
+            baseline_log_loss=scores["prior"].log_loss,
+            scores=scores,
+        )
+        logger.info("fold %d: %s", k + 1, result)
+        return result, history
+
+    def _fit_members(
+        self, samples: _Samples, idx: np.ndarray, seed: int, label: str
+    ) -> tuple[FeatureScaler, int, list[Member], list[dict[str, float]]]:
+        """Scaler on the rows of ``idx``'s windows; per member: weights on the inner training
+        part, epoch and calibration on the inner slice. Returns (scaler, the inner slice's first
+        timestamp, members, history)."""
+        ends = samples.ends[idx]
+        scaler = FeatureScaler.fit(samples.features[samples.covered_rows(ends)])
+        scaled = scaler.transform(samples.features)
+        inner_tr, inner_va = inner_split(
+            samples.bar_times[ends], self.config.inner_fraction, self.config.horizon
+        )
+        train = WindowBatches(scaled, samples.labels, ends[inner_tr], samples.seq_len)
+        inner = WindowBatches(scaled, samples.labels, ends[inner_va], samples.seq_len)
+        inner_labels = samples.labels[ends[inner_va]]
+        members, history = [], []
+        for m in range(self.config.ensemble):
+            name = label if self.config.ensemble == 1 else f"{label} member {m + 1}"
+            model, epoch, member_history = self._early_stopped(
+                train, inner, seed + m * MEMBER_SEED_STRIDE, name
+            )
+            calibration = calibrate(
+                self._logits(model, inner), inner_labels, samples.labels[ends]
+            )
+            members.append(Member(model.cpu().eval(), calibration, epoch))
+            history.extend({"fit": name, **h} for h in member_history)
+        inner_start = int(samples.bar_times[ends[inner_va[0]]])
+        return scaler, inner_start, members, history
+
+    def _early_stopped(
+        self, train: WindowBatches, inner: WindowBatches, seed: int, name: str
+    ) -> tuple[AttentionLSTM, int, list[dict[str, float]]]:
+        """Train up to ``epochs``; keep the epoch with the lowest log-loss on the inner slice."""
+        model = self._new_model(seed)
         optimizer = self._optimizer(model)
-        criterion = self._criterion(samples.labels[train_ends])
-        rng = np.random.default_rng(self.config.seed + k)
+        criterion = self._criterion(train.labels[train.end_index])
+        rng = np.random.default_rng(seed)
         best_loss, best_epoch, best_state, stale = math.inf, 0, copy.deepcopy(model.state_dict()), 0
         history = []
-        bar = tqdm(
-            range(1, self.config.epochs + 1), desc=f"fold {k + 1}", disable=not self.progress
-        )
+        bar = tqdm(range(1, self.config.epochs + 1), desc=name, disable=not self.progress)
         for epoch in bar:
-            train_loss = self._train_epoch(model, optimizer, criterion, train, rng, f"fold {k + 1}")
-            val_loss, _ = self._evaluate(model, val)
-            history.append({"fold": k + 1, "epoch": epoch, "train": train_loss, "val": val_loss})
-            bar.set_postfix(train=f"{train_loss:.4f}", val=f"{val_loss:.4f}")
-            if val_loss < best_loss - 1e-6:
-                best_loss, best_epoch, stale = val_loss, epoch, 0
+            train_loss = self._train_epoch(model, optimizer, criterion, train, rng, name)
+            inner_loss, _ = self._evaluate(model, inner)
+            history.append({"epoch": epoch, "train": train_loss, "inner": inner_loss})
+            bar.set_postfix(train=f"{train_loss:.4f}", inner=f"{inner_loss:.4f}")
+            if inner_loss < best_loss - 1e-6:
+                best_loss, best_epoch, stale = inner_loss, epoch, 0
                 best_state = copy.deepcopy(model.state_dict())
             else:
                 stale += 1
                 if stale >= self.config.patience:
                     break
         model.load_state_dict(best_state)
-        val_loss, val_acc = self._evaluate(model, val)
-        base_acc, base_ll = _baseline(samples.labels[train_ends], samples.labels[val_ends])
-        fmt = _time_str
-        result = FoldResult(
-            fold=k + 1,
-            train_windows=len(train),
-            val_windows=len(val),
-            train_end=fmt(samples.bar_times[train_ends[-1]]),
-            val_start=fmt(samples.bar_times[val_ends[0]]),
-            val_end=fmt(samples.bar_times[val_ends[-1]]),
-            best_epoch=best_epoch,
-            val_loss=val_loss,
-            val_accuracy=val_acc,
-            baseline_accuracy=base_acc,
-            baseline_log_loss=base_ll,
-        )
-        logger.info("fold %d: %s", k + 1, result)
-        return result, history
-
-    def _fit_final(
-        self, samples: _Samples, idx: np.ndarray, epochs: int
-    ) -> tuple[AttentionLSTM, FeatureScaler, list[dict[str, float]]]:
-        ends = samples.ends[idx]
-        scaler = FeatureScaler.fit(samples.features[samples.covered_rows(ends)])
-        batches = WindowBatches(
-            scaler.transform(samples.features), samples.labels, ends, samples.seq_len
-        )
-        model = self._new_model(self.config.seed + 1000)
-        optimizer = self._optimizer(model)
-        criterion = self._criterion(samples.labels[ends])
-        rng = np.random.default_rng(self.config.seed + 1000)
-        history = []
-        bar = tqdm(range(1, epochs + 1), desc="final", disable=not self.progress)
-        for epoch in bar:
-            loss = self._train_epoch(model, optimizer, criterion, batches, rng, "final fit")
-            history.append({"fold": 0, "epoch": epoch, "train": loss, "val": float("nan")})
-            bar.set_postfix(train=f"{loss:.4f}")
         model.eval()
-        return model.cpu(), scaler, history
+        return model, max(best_epoch, 1), history
+
+    def _probabilities(self, members: Sequence[Member], batches: WindowBatches) -> np.ndarray:
+        """The members' calibrated probabilities, averaged (what the artifact will output)."""
+        probs = [m.calibration.probabilities(self._logits(m.model, batches)) for m in members]
+        return np.mean(probs, axis=0)
 
     # -- pieces ---------------------------------------------------------------------------
     def _new_model(self, seed: int) -> AttentionLSTM:
@@ -280,6 +409,17 @@ class Trainer:
         return total / max(count, 1)
 
     @torch.no_grad()
+    def _logits(self, model: AttentionLSTM, batches: WindowBatches) -> np.ndarray:
+        """(n_windows, n_classes) float64 logits, in the batches' order."""
+        model.eval()
+        device = next(model.parameters()).device
+        out = [
+            model(x.to(device)).double().cpu().numpy()
+            for x, _ in batches.iterate(max(self.config.batch_size, 1024))
+        ]
+        return np.concatenate(out) if out else np.empty((0, self.model_config.n_classes))
+
+    @torch.no_grad()
     def _evaluate(self, model: AttentionLSTM, batches: WindowBatches) -> tuple[float, float]:
         """Unweighted log-loss and accuracy."""
         model.eval()
@@ -291,14 +431,6 @@ class Trainer:
             correct += int((logits.argmax(dim=1) == y).sum())
             count += len(y)
         return loss_sum / max(count, 1), correct / max(count, 1)
-
-
-def _baseline(train_labels: np.ndarray, val_labels: np.ndarray) -> tuple[float, float]:
-    """Majority-class accuracy and the log-loss of predicting training class frequencies."""
-    counts = np.bincount(train_labels, minlength=len(CLASS_NAMES)).astype(np.float64)
-    accuracy = float(np.mean(val_labels == int(np.argmax(counts))))
-    probs = np.clip(counts / counts.sum(), 1e-12, 1.0)
-    return accuracy, float(-np.mean(np.log(probs[val_labels])))
 
 
 def _time_str(ns: int) -> str:

@@ -53,6 +53,7 @@ logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
 TEST_TORCH_THREADS = 1
 torch.set_num_threads(TEST_TORCH_THREADS)
 
+from bt_attention_lstm.models.feature_spec import FeatureSpec  # noqa: E402
 from bt_attention_lstm.models.network import ModelConfig  # noqa: E402
 from bt_attention_lstm.models.training import TrainConfig  # noqa: E402
 
@@ -60,7 +61,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 DATA_DIR = Path(__file__).resolve().parent / "data"
 ORCL_PATH = DATA_DIR / "orcl-1995-2014.txt"
 
-TINY_MODEL = ModelConfig(n_features=15, hidden=16, layers=1, heads=2, dropout=0.0, seq_len=10)
+TINY_MODEL = ModelConfig(n_features=FeatureSpec().n_features, hidden=16, layers=1, heads=2, dropout=0.0, seq_len=10)
 TINY_TRAIN = TrainConfig(epochs=2, folds=2, patience=1, batch_size=128, seed=1)
 TINY_RANGE = ("1995-01-01", "2001-12-31")
 

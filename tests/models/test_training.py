@@ -14,6 +14,7 @@ from sklearn.preprocessing import StandardScaler
 from bt_attention_lstm.indicators.features import compute_features, warmup_bars
 from bt_attention_lstm.models.artifact import load_artifact, parameters_digest
 from bt_attention_lstm.models.errors import DataError, TrainingError
+from bt_attention_lstm.models.feature_spec import FeatureSpec
 from bt_attention_lstm.models.labels import NO_LABEL, make_labels
 from bt_attention_lstm.models.network import ModelConfig
 from bt_attention_lstm.models.scaling import FeatureScaler
@@ -37,7 +38,9 @@ def small_config(**kw) -> TrainConfig:
 
 
 def small_model() -> ModelConfig:
-    return ModelConfig(n_features=15, hidden=8, layers=1, heads=1, dropout=0.0, seq_len=8)
+    return ModelConfig(
+        n_features=FeatureSpec().n_features, hidden=8, layers=1, heads=1, dropout=0.0, seq_len=8
+    )
 
 
 @pytest.fixture(scope="module")
@@ -210,7 +213,7 @@ def test_diverging_training_raises_training_error(orcl_small):
 
 def test_nan_loss_keeps_the_last_good_weights():
     rng = np.random.default_rng(0)
-    scaled = rng.standard_normal((400, 15)).astype(np.float32)
+    scaled = rng.standard_normal((400, FeatureSpec().n_features)).astype(np.float32)
     labels = rng.integers(0, 3, size=400).astype(np.int64)
     batches = WindowBatches(scaled, labels, np.arange(7, 400), seq_len=8)
     trainer = Trainer(small_model(), small_config(batch_size=32), progress=False)

@@ -19,7 +19,13 @@ from bt_attention_lstm.models.data import data_fingerprint, infer_timeframe, per
 from bt_attention_lstm.models.feature_spec import FeatureSpec
 from bt_attention_lstm.models.labels import make_labels
 from bt_attention_lstm.models.network import ModelConfig
-from bt_attention_lstm.models.training import Segment, TrainConfig, Trainer, TrainingResult
+from bt_attention_lstm.models.training import (
+    CVReport,
+    Segment,
+    TrainConfig,
+    Trainer,
+    TrainingResult,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -31,9 +37,10 @@ VERSIONED_PACKAGES = (
 
 def min_training_bars(model_config: ModelConfig, config: TrainConfig,
                       spec: FeatureSpec = DEFAULT_SPEC) -> int:
-    """Bars needed: feature warm-up + one window + the label horizon + enough for the folds."""
+    """Bars needed: feature warm-up + one window + the label horizon + enough for the folds
+    (each outer training fold also holds an inner slice after a gap of ``horizon``)."""
     per_fold = 30
-    return warmup_bars(spec) + model_config.seq_len + config.horizon * (config.folds + 1) + (
+    return warmup_bars(spec) + model_config.seq_len + config.horizon * (config.folds + 2) + (
         per_fold * (config.folds + 1)
     )
 
@@ -81,7 +88,7 @@ def train_and_save(
     }
     path = save_artifact(
         out,
-        result.model,
+        result.members,
         result.scaler,
         DEFAULT_SPEC,
         config.horizon,
@@ -92,5 +99,19 @@ def train_and_save(
             "cv": result.cv_summary(),
             "versions": package_versions(),
         },
+        calibrations=result.calibrations,
     )
     return path, result
+
+
+def cross_validate(
+    frames: Sequence[pd.DataFrame],
+    model_config: ModelConfig,
+    config: TrainConfig,
+    progress: bool = False,
+    segments: Sequence[Segment] | None = None,
+) -> CVReport:
+    """The nested CV table of ``frames`` (one per symbol): the AttentionLSTM and the baselines
+    on the same outer folds, each scored once (``CVReport.table()``, ``.warnings()``)."""
+    segs = list(segments) if segments is not None else [segment_of(df, config) for df in frames]
+    return Trainer(model_config, config, progress=progress).cross_validate(segs)
