@@ -20,18 +20,16 @@ from __future__ import annotations
 
 import html
 import logging
+import re
 import warnings
 from os import PathLike
+from pathlib import Path
 
-import matplotlib
+import pandas as pd
+import quantstats as qs
 
-matplotlib.use("Agg", force=True)  # quantstats imports pyplot: stay headless
-
-import pandas as pd  # noqa: E402
-import quantstats as qs  # noqa: E402
-
-from bt_attention_lstm.reports.analyzers import to_naive_index  # noqa: E402
-from bt_attention_lstm.reports.errors import ReportError  # noqa: E402
+from bt_attention_lstm.reports.analyzers import to_naive_index
+from bt_attention_lstm.reports.errors import ReportError
 
 # quantstats asks for Arial, absent on most Linux machines: one "findfont" line per chart.
 logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
@@ -87,7 +85,26 @@ def write_tearsheet(
         )
     for message in sorted({f"{w.category.__name__}: {w.message}" for w in caught}):
         logger.debug("quantstats: %s", message)
+    _strip_external_resources(Path(path))
     logger.debug("tear sheet written to %s", path)
+
+
+# Tags that make a browser fetch something when the page opens (links to click are left alone).
+_EXTERNAL_LOAD = re.compile(
+    r"<(?:link|script|img|iframe)\b[^>]*?(?:href|src)\s*=\s*[\"']?(?:https?:)?//[^>]*>"
+    r"(?:\s*</script>)?",
+    re.IGNORECASE,
+)
+
+
+def _strip_external_resources(path: Path) -> None:
+    """quantstats' template links a favicon on a web server: a report opened offline, or on a
+    machine that must not call out, loads nothing from outside."""
+    text = path.read_text(encoding="utf-8")
+    cleaned, removed = _EXTERNAL_LOAD.subn("", text)
+    if removed:
+        path.write_text(cleaned, encoding="utf-8")
+        logger.debug("tear sheet: %d external resource tag(s) removed", removed)
 
 
 def _aligned(strategy: pd.Series, benchmark: pd.Series) -> tuple[pd.Series, pd.Series]:

@@ -57,3 +57,14 @@ def test_disjoint_series_are_refused(tmp_path: Path) -> None:
     b = pd.Series(np.full(5, 0.01), index=pd.date_range("2021-01-01", periods=5))
     with pytest.raises(ReportError, match="at least two bars"):
         write_tearsheet(tmp_path / "x.html", a, b, 252, "x")
+
+
+def test_the_tear_sheet_loads_nothing_from_outside(report_dir: Path) -> None:
+    import re
+
+    page = (report_dir / "tearsheet.html").read_text()
+    loads = re.findall(
+        r"<(?:link|script|img|iframe)\b[^>]*(?:href|src)\s*=\s*[\"']?(?:https?:)?//", page, re.I
+    )
+    assert loads == []
+    assert "<table" in page  # the report itself is intact
