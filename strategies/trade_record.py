@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-EXIT_REASONS = ("signal", "stop", "trail", "take-profit", "open")
+EXIT_REASONS = ("signal", "stop", "trail", "take-profit", "unprotected", "open")
 
 
 @dataclass
