@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from bt_attention_lstm.models.errors import DataError
-from bt_attention_lstm.models.timefmt import bar_span
+from bt_attention_lstm.models.timefmt import bar_span, bar_time
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +37,10 @@ OHLCV_COLUMNS = ("open", "high", "low", "close", "volume")
 PRICE_COLUMNS = ("open", "high", "low", "close")
 FORMATS = ("auto", "yahoo", "btcsv", "generic", "parquet")
 
-DEFAULT_CACHE_DIR = Path.home() / ".cache" / "bt-attention-lstm" / "yfinance"
+def default_cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/bt-attention-lstm/yfinance`` (``~/.cache/...`` when it is unset)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base).expanduser() / "bt-attention-lstm" / "yfinance"
 
 # Tokens that mean "no value here" rather than "garbage": they become NaN and go through the
 # bounded forward-fill repair of validate_ohlcv instead of failing the load.
@@ -383,9 +386,19 @@ def _generic_index(
     for key in _TIME_COLUMN_KEYS:
         if key in cols:
             return _parse_any_datetimes(raw[cols[key]].tolist(), src, where)
+    first = raw.columns[0]
+    if _is_unnamed_index_column(first):
+        # pandas' DataFrame.to_csv() writes a datetime index under a blank header
+        logger.info("%s: reading the unnamed first column %r as the bar time", src, first)
+        return _parse_any_datetimes(raw[first].tolist(), src, where)
     raise DataError(
         f"{src}: no date/datetime/timestamp column; found {', '.join(map(str, raw.columns))}"
     )
+
+
+def _is_unnamed_index_column(label: Any) -> bool:
+    text = str(label).strip().lower()
+    return text in ("", "index") or text.startswith("unnamed:")
 
 
 def _parse_any_datetimes(values: list[Any], src: str, where: Sequence[str]) -> pd.DatetimeIndex:
@@ -559,12 +572,23 @@ def _repair_non_finite(
         out.loc[repaired_rows, "high"] = sub[["open", "high", "low", "close"]].max(axis=1)
         out.loc[repaired_rows, "low"] = sub[["open", "high", "low", "close"]].min(axis=1)
     logger.warning(
-        "%s: repaired %d NaN/inf cells (%d rows forward-filled, %d leading rows dropped)",
-        src, n_bad, int(repaired_rows.sum()), lead,
+        "%s: repaired %d NaN/inf cells (%d rows forward-filled, %d leading rows dropped): %s",
+        src, n_bad, int(repaired_rows.sum()), lead, _bad_cells_text(df, bad_cells),
     )
     if len(out) == 0:
         raise DataError(f"{src}: no rows with finite values")
     return out, n_bad
+
+
+def _bad_cells_text(df: pd.DataFrame, bad_cells: np.ndarray, most: int = 10) -> str:
+    """Where the repaired cells were: 'bar 2010-01-05 (close), bar 2010-02-01 (open, high)'."""
+    rows = np.flatnonzero(bad_cells.any(axis=1))
+    parts = []
+    for i in rows[:most]:
+        columns = ", ".join(str(c) for c, bad in zip(df.columns, bad_cells[i], strict=True) if bad)
+        parts.append(f"bar {bar_time(df.index[i])} ({columns})")
+    more = f" and {len(rows) - most} more rows" if len(rows) > most else ""
+    return ", ".join(parts) + more
 
 
 def _check_prices(df: pd.DataFrame, src: str) -> None:
@@ -817,10 +841,12 @@ def download_symbol(
     """Daily bars of ``ticker`` from Yahoo Finance (yfinance), cached as a Yahoo-format CSV.
 
     The cache file ``{TICKER}_{start|max}_{end|today}.csv`` in ``cache_dir`` (default
-    ``~/.cache/bt-attention-lstm/yfinance/``) is reused when present; it is written in Yahoo's
-    CSV layout so backtrader's ``YahooFinanceCSVData`` reads it identically, and it is loaded
-    with :func:`load_ohlcv` (``fmt="yahoo"``). ``start`` and ``end`` are inclusive dates.
-    A failed or empty download raises DataError after at most about ``timeout`` seconds.
+    :func:`default_cache_dir`) is reused when present; it is written in Yahoo's CSV layout so
+    backtrader's ``YahooFinanceCSVData`` reads it identically, and it is loaded with
+    :func:`load_ohlcv` (``fmt="yahoo"``). ``start`` and ``end`` are inclusive dates. When the
+    download fails (offline, say), the newest cached file of the ticker that covers the request
+    is used instead, with a warning; with none, DataError names the cache folder, after at most
+    about ``timeout`` seconds.
     """
     sym = str(ticker).strip().upper()
     if not re.fullmatch(r"[A-Z0-9^=._\-]{1,20}", sym):
@@ -828,24 +854,54 @@ def download_symbol(
     first, last = _day(start, "start"), _day(end, "end")
     if first and last and first > last:
         raise DataError(f"start {first} is after end {last}")
-    folder = Path(cache_dir).expanduser() if cache_dir is not None else DEFAULT_CACHE_DIR
+    folder = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
     stem_end = last or pd.Timestamp.today().strftime("%Y-%m-%d")
     safe = re.sub(r"[^A-Z0-9._\-]", "_", sym)
     cache = folder / f"{safe}_{first or 'max'}_{stem_end}.csv"
     if cache.is_file():
         logger.info("using cached %s from %s", sym, cache)
     else:
-        raw = _yfinance_history(sym, first, last, timeout)
-        _write_yahoo_csv(raw, cache)
-        logger.info("downloaded %d bars of %s to %s", len(raw), sym, cache)
+        try:
+            raw = _yfinance_history(sym, first, last, timeout)
+        except DataError as exc:
+            fallback = _covering_cache(folder, safe, first, last)
+            if fallback is None:
+                raise DataError(
+                    f"{exc}; no cached copy of {sym} covers it in {folder}"
+                ) from None
+            logger.warning("%s; using the newest cached copy that covers it: %s", exc, fallback)
+            cache = fallback
+        else:
+            _write_yahoo_csv(raw, cache)
+            logger.info("downloaded %d bars of %s to %s", len(raw), sym, cache)
     df = load_ohlcv(cache, fmt="yahoo")
     df.attrs["source"] = f"yfinance:{sym}"
     df.attrs["cache_path"] = str(cache)
     return df
 
 
+def _covering_cache(folder: Path, safe: str, first: str | None, last: str | None) -> Path | None:
+    """The newest cache file of ``safe`` whose range contains [first, last] (ISO dates compare
+    as strings; 'max' starts before any date; a file's end is the last day it was asked for)."""
+    best: tuple[float, Path] | None = None
+    for path in folder.glob(f"{safe}_*_*.csv"):
+        parts = path.stem[len(safe) + 1:].split("_")
+        if len(parts) != 2:
+            continue
+        f_start, f_end = parts
+        starts_ok = f_start == "max" or (first is not None and f_start <= first)
+        ends_ok = last is None or f_end >= last
+        if starts_ok and ends_ok and (best is None or path.stat().st_mtime > best[0]):
+            best = (path.stat().st_mtime, path)
+    return None if best is None else best[1]
+
+
 def _yfinance_history(sym: str, start: str | None, end: str | None, timeout: float) -> pd.DataFrame:
-    hint = "(offline? pass a local CSV instead, or pre-fill the cache)"
+    hint = "(offline? pass a local CSV with --data instead)"
+    # yfinance logs its own ERROR line on failure; ours, raised below, is the one to show
+    yf_logger = logging.getLogger("yfinance")
+    previous = yf_logger.level
+    yf_logger.setLevel(logging.CRITICAL)
     try:
         import yfinance as yf  # lazy: slow import, and only needed to download
 
@@ -863,6 +919,8 @@ def _yfinance_history(sym: str, start: str | None, end: str | None, timeout: flo
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         reason = reason.split(" See https://")[0][:200]  # drop curl's boilerplate tail
         raise DataError(f"could not download {sym}: {reason} {hint}") from None
+    finally:
+        yf_logger.setLevel(previous)
     if raw is None or len(raw) == 0:
         raise DataError(f"could not download {sym}: no rows returned {hint}")
     return raw

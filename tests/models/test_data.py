@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import csv
 import logging
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -26,6 +29,7 @@ from bt_attention_lstm.models.data import (
     validate_ohlcv,
 )
 from bt_attention_lstm.models.errors import DataError
+from tests.conftest import REPO_ROOT
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=f"sample data not found at {DATA}")
@@ -60,6 +64,7 @@ def orcl() -> pd.DataFrame:
 
 def write(tmp_path: Path, text: str | bytes, name: str = "data.csv") -> Path:
     path = tmp_path / name
+    path.parent.mkdir(parents=True, exist_ok=True)
     if isinstance(text, bytes):
         path.write_bytes(text)
     else:
@@ -588,3 +593,81 @@ def test_download_empty_result_and_bad_ticker(tmp_path, monkeypatch):
         download_symbol("rm -rf /", cache_dir=tmp_path)
     with pytest.raises(DataError, match="start 2020-02-01 is after end 2020-01-01"):
         download_symbol("ABC", cache_dir=tmp_path, start="2020-02-01", end="2020-01-01")
+
+
+def _offline(monkeypatch) -> None:
+    """Route every request to a closed local port: offline, whatever network this machine has."""
+    for var in ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "https_proxy", "http_proxy",
+                "all_proxy"):
+        monkeypatch.setenv(var, "http://127.0.0.1:9")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+
+
+def test_download_cache_lives_under_xdg_cache_home(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert mdata.default_cache_dir() == tmp_path / "xdg" / "bt-attention-lstm" / "yfinance"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    assert mdata.default_cache_dir() == Path.home() / ".cache" / "bt-attention-lstm" / "yfinance"
+
+
+def test_offline_download_reuses_the_newest_cached_copy_that_covers_it(tmp_path, monkeypatch):
+    pytest.importorskip("yfinance")
+    _offline(monkeypatch)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    folder = mdata.default_cache_dir()
+    rows = YAHOO_HEADER + "2020-01-02,10,11,9,10.5,10.5,100\n2020-01-03,10.5,12,10,11,11,200\n"
+    write(folder, rows, "ABC_max_2020-01-30.csv")  # yesterday's download of everything
+    write(folder, rows.replace("10.5,10.5,100", "10.5,10.5,999"), "ABC_max_2020-01-31.csv")
+    write(folder, rows, "ABC_2020-01-03_2020-02-28.csv")  # starts too late for the request
+    os.utime(folder / "ABC_max_2020-01-30.csv", (1, 1))
+    df = download_symbol("abc", start="2020-01-02", end="2020-01-29", timeout=5)
+    assert df.attrs["cache_path"] == str(folder / "ABC_max_2020-01-31.csv")
+    assert df["volume"].iloc[0] == 999.0
+    with pytest.raises(DataError, match=f"no cached copy of ABC covers it in {folder}"):
+        download_symbol("abc", start="2020-01-02", end="2020-03-31", timeout=5)
+
+
+def test_offline_download_without_cache_is_one_line_naming_the_cache(tmp_path):
+    pytest.importorskip("yfinance")
+    env = {k: v for k, v in os.environ.items() if k.lower() not in ("no_proxy",)}
+    env.update({v: "http://127.0.0.1:9" for v in ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY",
+                                                   "https_proxy", "http_proxy", "all_proxy")})
+    env["XDG_CACHE_HOME"] = str(tmp_path)
+    done = subprocess.run(
+        [sys.executable, "runners/backtest.py", "--symbol", "ZZZ", "--out", str(tmp_path / "o")],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert "could not download ZZZ" in lines[0]
+    assert str(tmp_path / "bt-attention-lstm" / "yfinance") in lines[0]
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_dataframe_to_csv_file_loads_through_auto_detection(tmp_path):
+    from bt_attention_lstm.models.synthetic import synthetic_market
+
+    frame = synthetic_market(120)
+    frame.index.name = None  # to_csv then writes a blank first header
+    path = tmp_path / "frame.csv"
+    frame.to_csv(path)
+    assert path.read_text().splitlines()[0].startswith(",open,high")
+    loaded = load_ohlcv(path)
+    assert len(loaded) == 120 and loaded.index[0] == frame.index[0]
+    np.testing.assert_allclose(loaded["close"].to_numpy(), frame["close"].to_numpy())
+
+
+def test_repaired_cells_are_reported_with_their_bar(tmp_path, caplog):
+    lines = ["Date,Open,High,Low,Close,Volume"]
+    for i in range(200):
+        day = (pd.Timestamp("2020-01-01") + pd.Timedelta(days=i)).date()
+        close = "nan" if i == 150 else f"{100 + i * 0.1:.2f}"
+        lines.append(f"{day},{100 + i * 0.1:.2f},{101 + i * 0.1:.2f},{99 + i * 0.1:.2f},{close},10")
+    path = tmp_path / "gappy.csv"
+    path.write_text("\n".join(lines) + "\n")
+    with caplog.at_level(logging.WARNING, logger="bt_attention_lstm.models.data"):
+        df = load_ohlcv(path)
+    assert df.attrs["repaired_cells"] == 1
+    assert "bar 2020-05-30 (close)" in caplog.text
