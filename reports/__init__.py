@@ -23,6 +23,7 @@ _EXPORTS = {
     "write_tearsheet": "tearsheet",
     "new_run_dir": "run_dir",
     "write_backtest_report": "writer",
+    "report_from_strategy": "from_strategy",
 }
 __all__ = sorted(_EXPORTS)
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -6,16 +6,13 @@ import logging
 from os import PathLike
 
 import matplotlib
+import matplotlib.style
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg", force=True)  # headless; the chart itself never touches pyplot
-
-import matplotlib.style  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.axes import Axes  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from bt_attention_lstm.reports.errors import ReportError  # noqa: E402
+from bt_attention_lstm.reports.errors import ReportError
 
 logger = logging.getLogger(__name__)
 

@@ -12,16 +12,12 @@ import logging
 import math
 from typing import TypeAlias
 
-import matplotlib
+import numpy as np
+import pandas as pd
+import quantstats as qs
 
-matplotlib.use("Agg", force=True)  # quantstats imports pyplot: stay headless
-
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import quantstats as qs  # noqa: E402
-
-from bt_attention_lstm.reports.errors import ReportError  # noqa: E402
-from bt_attention_lstm.reports.stats import probabilistic_sharpe_ratio  # noqa: E402
+from bt_attention_lstm.reports.errors import ReportError
+from bt_attention_lstm.reports.stats import probabilistic_sharpe_ratio
 
 logger = logging.getLogger(__name__)
 

@@ -17,6 +17,7 @@ from bt_attention_lstm.runners.cli.common import (
     add_common_args,
     add_data_args,
     add_out_arg,
+    check_bar_size,
     check_date_range,
     load_frames,
     logging_from_args,
@@ -119,6 +120,7 @@ def main() -> int:
     if trade_from:
         select_range(df, trade_from, None)  # fails clearly when nothing is left to trade
     artifact, start = choose_model(args, df)
+    check_bar_size(artifact.meta, df, args.allow_timeframe_mismatch)
     needed = warmup_bars(artifact.feature_spec) + artifact.seq_len + 1
     df = require_bars(df, needed, "feature warm-up + sequence length + bars to trade")
     ppy = periods_per_year(df.index)

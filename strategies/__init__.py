@@ -8,6 +8,8 @@ _EXPORTS = {
     "ConfidenceSizer": "sizing",
     "confidence_scale": "sizing",
     "target_fraction": "sizing",
+    "TradeRecords": "analyzers",
+    "resolve_trade_datas": "feed_roles",
 }
 __all__ = sorted(_EXPORTS)
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -87,6 +87,41 @@ def add_data_args(parser: argparse.ArgumentParser, multiple: bool = False) -> No
         choices=TIMEFRAMES,
         help="resample the bars to this coarser size before features are computed",
     )
+    group.add_argument(
+        "--allow-timeframe-mismatch",
+        action="store_true",
+        help="run although the data's bar size differs from the model's (meta.json), or "
+        "train on files of different bar sizes; a warning is still logged",
+    )
+
+
+def check_bar_size(meta: dict[str, object], df: pd.DataFrame, allow: bool) -> None:
+    """Refuse (ConfigError, exit 2) data whose bar size is not the model's, unless allowed."""
+    from bt_attention_lstm.models.bar_size import bar_size_mismatch
+    from bt_attention_lstm.models.data import infer_timeframe
+
+    problem = bar_size_mismatch(meta, infer_timeframe(df.index))
+    if problem is None:
+        return
+    if not allow:
+        raise ConfigError(
+            f"{problem}; resample with --timeframe, use a model trained on these bars, or pass "
+            "--allow-timeframe-mismatch"
+        )
+    logging.getLogger(__name__).warning("%s (--allow-timeframe-mismatch)", problem)
+
+
+def check_training_bar_sizes(frames: Sequence[pd.DataFrame], allow: bool) -> None:
+    """Refuse (DataError, exit 2) training files of different bar sizes, unless allowed."""
+    from bt_attention_lstm.models.bar_size import require_one_bar_size
+    from bt_attention_lstm.models.errors import DataError
+
+    try:
+        require_one_bar_size(frames)
+    except DataError as exc:
+        if not allow:
+            raise DataError(f"{exc} (or pass --allow-timeframe-mismatch)") from None
+        logging.getLogger(__name__).warning("%s (--allow-timeframe-mismatch)", exc)
 
 
 def add_common_args(parser: argparse.ArgumentParser, device_help: str = "inference") -> None:
@@ -96,7 +131,7 @@ def add_common_args(parser: argparse.ArgumentParser, device_help: str = "inferen
         "--device",
         default="auto",
         choices=DEVICE_CHOICES,
-        help=f"where {device_help} runs: auto picks CUDA when a GPU is available, else the CPU",
+        help=f"where {device_help} run(s): auto picks CUDA when a GPU is available, else the CPU",
     )
     loud = group.add_mutually_exclusive_group()
     loud.add_argument(
@@ -221,6 +256,14 @@ def _raise_interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
+def _figures_to_files() -> None:
+    """Runners only draw into files: matplotlib's Agg backend, set by the runner and not by the
+    library (importing the plugin never changes a notebook's or GUI's backend)."""
+    os.environ["MPLBACKEND"] = "Agg"  # read when matplotlib is first imported
+    if "matplotlib" in sys.modules:
+        sys.modules["matplotlib"].use("Agg")
+
+
 def run_main(main: Callable[[], int]) -> NoReturn:
     """Run a runner's main: bad input -> one line + exit 2, bug -> traceback + exit 1.
 
@@ -228,6 +271,7 @@ def run_main(main: Callable[[], int]) -> NoReturn:
     directories) runs and nothing half-written is left behind.
     """
     signal.signal(signal.SIGTERM, _raise_interrupt)
+    _figures_to_files()
     try:
         code = main()
     except (UserInputError, TrainingError) as exc:

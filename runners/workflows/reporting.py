@@ -5,59 +5,30 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from bt_attention_lstm.models.artifact import Artifact
-from bt_attention_lstm.models.timefmt import bar_time
-from bt_attention_lstm.reports import compute_metrics, write_backtest_report
+from bt_attention_lstm.reports import write_backtest_report
+from bt_attention_lstm.reports.backtest_metrics import (  # noqa: F401 - re-exported
+    backtest_metrics,
+    in_sample,
+    period_block,
+)
 from bt_attention_lstm.strategies.engine import BacktestResult
-
-
-def period_block(index: pd.DatetimeIndex, timeframe: str, ppy: float) -> dict[str, Any]:
-    """metrics.json's "period": the traded bars' range, count and frequency."""
-    return {
-        "start": bar_time(index[0]),
-        "end": bar_time(index[-1]),
-        "bars": int(len(index)),
-        "timeframe": timeframe,
-        "periods_per_year": float(ppy),
-    }
-
-
-def in_sample(artifact: Artifact, start: pd.Timestamp, end: pd.Timestamp) -> bool:
-    """Whether [start, end] overlaps the range the model was trained on."""
-    t_start, t_end = artifact.trained_range
-    try:
-        trained_start, trained_end = pd.Timestamp(t_start), pd.Timestamp(t_end)
-    except ValueError:
-        return True  # unknown training range: do not claim out-of-sample
-    if trained_end == trained_end.normalize():
-        trained_end = trained_end + pd.Timedelta(days=1) - pd.Timedelta(1, "ns")
-    return bool(start <= trained_end and end >= trained_start)
 
 
 def build_metrics(
     result: BacktestResult, artifact: Artifact, ppy: float, timeframe: str
 ) -> dict[str, Any]:
-    metrics: dict[str, Any] = dict(
-        compute_metrics(result.returns, result.trades, result.exposure, ppy)
+    return backtest_metrics(
+        result.returns,
+        result.trades,
+        result.exposure,
+        ppy,
+        timeframe,
+        artifact,
+        final_value=result.final_value,
+        max_drawdown=result.bt_max_drawdown,
+        open_orders=result.open_orders,
     )
-    index = result.returns.index
-    t_start, t_end = artifact.trained_range
-    metrics["period"] = period_block(index, timeframe, ppy)
-    metrics["model"] = {
-        "path": str(artifact.path),
-        "sha256": artifact.weights_sha256,
-        "trained_start": t_start,
-        "trained_end": t_end,
-    }
-    metrics["in_sample"] = in_sample(artifact, index[0], index[-1])
-    metrics["backtrader"] = {
-        "final_value": result.final_value,
-        "max_drawdown": result.bt_max_drawdown,
-        "open_orders_at_end": result.open_orders,
-    }
-    return metrics
 
 
 def write_report(

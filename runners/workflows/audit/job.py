@@ -20,6 +20,7 @@ from bt_attention_lstm.models.device import resolve_device
 from bt_attention_lstm.models.errors import ConfigError, DataError
 from bt_attention_lstm.reports import dumps_strict
 from bt_attention_lstm.runners.cli.common import (
+    check_bar_size,
     load_frames,
     require_bars,
 )
@@ -61,6 +62,7 @@ def load_data(args: argparse.Namespace, artifact: Artifact) -> tuple[pd.DataFram
     trade_from, args.start = args.start, None
     df = load_frames(args)[0]
     args.start = trade_from
+    check_bar_size(artifact.meta, df, args.allow_timeframe_mismatch)
     traded = select_range(df, trade_from, None) if trade_from else df
     needed = warmup_bars(artifact.feature_spec) + artifact.seq_len + 1
     df = require_bars(df, needed, "feature warm-up + sequence length + bars to trade")
