@@ -48,7 +48,12 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Optimisation and validation settings."""
+    """Optimisation and validation settings.
+
+    ``inner_fraction``: the latest share of each training fold that chooses the epoch and the
+    calibration (nested CV, ``models.nested_cv``). ``ensemble``: independently seeded members
+    whose probabilities are averaged inside one artifact.
+    """
 
     epochs: int = 30
     batch_size: int = 256
@@ -61,9 +66,11 @@ class TrainConfig:
     grad_clip: float = 1.0
     seed: int = 42
     device: str = "auto"
+    ensemble: int = 1
+    inner_fraction: float = 0.2
 
     def __post_init__(self) -> None:
-        positive = ("epochs", "batch_size", "patience", "folds", "horizon")
+        positive = ("epochs", "batch_size", "patience", "folds", "horizon", "ensemble")
         for name in positive:
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
@@ -72,6 +79,10 @@ class TrainConfig:
             raise ConfigError(f"lr must be a positive number, got {self.lr!r}")
         if self.flat_band < 0:
             raise ConfigError(f"flat_band must be >= 0, got {self.flat_band!r}")
+        if not 0.05 <= self.inner_fraction <= 0.5:
+            raise ConfigError(
+                f"inner_fraction must be within [0.05, 0.5], got {self.inner_fraction!r}"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

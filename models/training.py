@@ -15,7 +15,7 @@ import copy
 import logging
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -24,10 +24,16 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from bt_attention_lstm.models.baselines import baseline_probabilities, lagged_rows
-from bt_attention_lstm.models.calibration import VectorScaling, calibrate
+from bt_attention_lstm.models.calibration import (
+    VectorScaling,
+    calibrate,
+    fit_vector_scaling,
+    log_loss,
+)
+from bt_attention_lstm.models.config import ModelConfig, TrainConfig
 from bt_attention_lstm.models.device import resolve_device
 from bt_attention_lstm.models.ensemble import calibrated_network
-from bt_attention_lstm.models.errors import ConfigError, DataError, TrainingError
+from bt_attention_lstm.models.errors import DataError, TrainingError
 from bt_attention_lstm.models.labels import CLASS_NAMES, NO_LABEL
 from bt_attention_lstm.models.nested_cv import (
     MODEL_NAME,
@@ -38,7 +44,7 @@ from bt_attention_lstm.models.nested_cv import (
     score,
     time_series_folds,
 )
-from bt_attention_lstm.models.network import AttentionLSTM, ModelConfig
+from bt_attention_lstm.models.network import AttentionLSTM
 from bt_attention_lstm.models.scaling import FeatureScaler
 from bt_attention_lstm.models.windows import WindowBatches
 
@@ -51,47 +57,6 @@ __all__ = [
 
 FINAL_SEED_OFFSET = 1000
 MEMBER_SEED_STRIDE = 10_000  # member m of any fit uses seed + m * stride
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Optimisation and validation settings.
-
-    ``inner_fraction``: the latest share of each training fold that chooses the epoch and the
-    calibration. ``ensemble``: independently seeded members whose probabilities are averaged.
-    """
-
-    epochs: int = 30
-    batch_size: int = 256
-    lr: float = 1e-3
-    weight_decay: float = 1e-2
-    patience: int = 5
-    folds: int = 4
-    horizon: int = 5
-    flat_band: float = 0.5
-    grad_clip: float = 1.0
-    seed: int = 42
-    device: str = "auto"
-    ensemble: int = 1
-    inner_fraction: float = 0.2
-
-    def __post_init__(self) -> None:
-        positive = ("epochs", "batch_size", "patience", "folds", "horizon", "ensemble")
-        for name in positive:
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"{name} must be a positive integer, got {value!r}")
-        if not (self.lr > 0 and math.isfinite(self.lr)):
-            raise ConfigError(f"lr must be a positive number, got {self.lr!r}")
-        if self.flat_band < 0:
-            raise ConfigError(f"flat_band must be >= 0, got {self.flat_band!r}")
-        if not 0.05 <= self.inner_fraction <= 0.5:
-            raise ConfigError(
-                f"inner_fraction must be within [0.05, 0.5], got {self.inner_fraction!r}"
-            )
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -332,7 +297,9 @@ class Trainer:
     def _early_stopped(
         self, train: WindowBatches, inner: WindowBatches, seed: int, name: str
     ) -> tuple[AttentionLSTM, int, list[dict[str, float]]]:
-        """Train up to ``epochs``; keep the epoch with the lowest log-loss on the inner slice."""
+        """Train up to ``epochs``; keep the epoch with the lowest calibrated log-loss on the inner
+        slice (the network is trained with class weights, so its raw log-loss mostly measures
+        how far those weights push it from the class frequencies, not what it knows)."""
         model = self._new_model(seed)
         optimizer = self._optimizer(model)
         criterion = self._criterion(train.labels[train.end_index])
@@ -342,7 +309,7 @@ class Trainer:
         bar = tqdm(range(1, self.config.epochs + 1), desc=name, disable=not self.progress)
         for epoch in bar:
             train_loss = self._train_epoch(model, optimizer, criterion, train, rng, name)
-            inner_loss, _ = self._evaluate(model, inner)
+            inner_loss = self._calibrated_loss(model, inner)
             history.append({"epoch": epoch, "train": train_loss, "inner": inner_loss})
             bar.set_postfix(train=f"{train_loss:.4f}", inner=f"{inner_loss:.4f}")
             if inner_loss < best_loss - 1e-6:
@@ -355,6 +322,11 @@ class Trainer:
         model.load_state_dict(best_state)
         model.eval()
         return model, max(best_epoch, 1), history
+
+    def _calibrated_loss(self, model: AttentionLSTM, inner: WindowBatches) -> float:
+        labels = inner.labels[inner.end_index]
+        logits = self._logits(model, inner)
+        return log_loss(fit_vector_scaling(logits, labels).probabilities(logits), labels)
 
     def _probabilities(self, members: Sequence[Member], batches: WindowBatches) -> np.ndarray:
         """The members' calibrated probabilities, averaged (what the artifact will output)."""

@@ -14,6 +14,7 @@ from bt_attention_lstm.runners.cli.common import (
     add_common_args,
     add_data_args,
     check_date_range,
+    check_training_bar_sizes,
     load_frames,
     logging_from_args,
     prepare_out_dir,
@@ -51,24 +52,25 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def print_fold_table(result: TrainingResult) -> None:
+    """The nested CV table (model and baselines), the WARNING verdict, and the final model."""
+    from bt_attention_lstm.runners.workflows.training.cv_report import (
+        cv_table_lines,
+        warning_lines,
+    )
+
+    summary = result.cv_summary()
     print()
+    for line in cv_table_lines(summary):
+        print(line)
+    for line in warning_lines(summary):
+        print(line)
+    k = len(result.members)
+    members = f"{k} members, probabilities averaged; " if k > 1 else ""
+    calibration = "/".join(sorted(set(summary["final_calibration"])))
     print(
-        f"{'fold':>4} {'train':>7} {'val':>6} {'val range':>25} {'epoch':>5} "
-        f"{'acc':>6} {'base acc':>8} {'logloss':>8} {'base ll':>8}"
+        f"final model: {members}trained on the whole range but its latest slice, which chose "
+        f"{result.final_epochs} epoch(s) and the calibration ({calibration})"
     )
-    for f in result.folds:
-        print(
-            f"{f.fold:>4} {f.train_windows:>7} {f.val_windows:>6} "
-            f"{f.val_start + '..' + f.val_end:>25} {f.best_epoch:>5} {f.val_accuracy:>6.3f} "
-            f"{f.baseline_accuracy:>8.3f} {f.val_loss:>8.4f} {f.baseline_log_loss:>8.4f}"
-        )
-    s = result.cv_summary()
-    print(
-        f"{'mean':>4} {'':>7} {'':>6} {'':>25} {'':>5} {s['mean_val_accuracy']:>6.3f} "
-        f"{s['mean_baseline_accuracy']:>8.3f} {s['mean_val_log_loss']:>8.4f} "
-        f"{s['mean_baseline_log_loss']:>8.4f}"
-    )
-    print(f"final model: retrained on the whole range for {result.final_epochs} epoch(s)")
 
 
 def main() -> int:
@@ -94,6 +96,7 @@ def main() -> int:
         require_bars(df, needed, "feature warm-up + sequence length + label horizon + CV folds")
         for df in load_frames(args)
     ]
+    check_training_bar_sizes(frames, args.allow_timeframe_mismatch)  # one model, one bar size
     # Several symbols: one Segment each, computed in worker processes; windows stay inside one.
     segments = parallel_segments(frames, config) if len(frames) > 1 else None
     if segments is not None:

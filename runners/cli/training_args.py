@@ -74,6 +74,21 @@ def add_training_args(
         help="dropout rate between LSTM layers and in attention",
     )
     add(
+        "--ensemble",
+        type=int,
+        default=d.ensemble,
+        metavar="K",
+        help="members trained with different seeds whose probabilities are averaged inside one "
+        "artifact; training and per-bar inference cost ~K times more",
+    )
+    add(
+        "--inner-fraction",
+        type=float,
+        default=d.inner_fraction,
+        help="latest share of each training fold that chooses the epoch (early stopping) and "
+        "the calibration; the weights never train on it",
+    )
+    add(
         "--seed",
         type=int,
         default=d.seed,
@@ -93,7 +108,10 @@ def configs_from_args(
         dropout=args.dropout,
         seq_len=args.seq_len,
     )
+    d = TrainConfig()
     config = TrainConfig(
+        ensemble=getattr(args, "ensemble", d.ensemble),
+        inner_fraction=getattr(args, "inner_fraction", d.inner_fraction),
         epochs=args.epochs,
         batch_size=args.batch_size,
         lr=args.lr,

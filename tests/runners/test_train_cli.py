@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from bt_attention_lstm.models.artifact import load_artifact
@@ -68,13 +69,36 @@ def test_train_exits_zero_and_prints_the_fold_table(trained):
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
     lines = proc.stdout.splitlines()
+    models = next(line for line in lines if "attention-lstm" in line).split()
+    assert models == ["attention-lstm", "prior", "logistic", "boosting"]
     header = next(line for line in lines if line.split()[:1] == ["fold"])
-    assert "base acc" in header and "base ll" in header  # the baseline columns
-    assert "acc" in header.replace("base acc", "")
+    assert header.split()[-8:] == ["acc", "log-loss"] * 4
     rows = [line for line in lines if line.split()[:1] in (["1"], ["2"])]
     assert len(rows) == 2
-    assert any(line.split()[:1] == ["mean"] for line in lines)
+    mean = next(line for line in lines if line.split()[:1] == ["mean"])
+    assert len(mean.split()) == 1 + 8  # accuracy and log-loss of each model
     assert f"artifact: {out}" in proc.stdout
+
+
+def test_the_printed_table_and_warning_match_meta_json(trained):
+    proc, out = trained
+    assert proc.returncode == 0, proc.stderr
+    table = load_artifact(out).meta["cv"]["table"]
+    mean_row = next(line for line in proc.stdout.splitlines() if line.split()[:1] == ["mean"])
+    printed = [float(v) for v in mean_row.split()[1:]]
+    expected = [
+        round(table["mean"][m][k], 4)
+        for m in ("attention_lstm", "prior", "logistic", "boosting")
+        for k in ("accuracy", "log_loss")
+    ]
+    np.testing.assert_allclose(printed, expected, atol=6e-4)
+    model = table["mean"]["attention_lstm"]["log_loss"]
+    baselines = [table["mean"][m]["log_loss"] for m in ("prior", "logistic", "boosting")]
+    warned = [line for line in proc.stdout.splitlines() if line.startswith("WARNING:")]
+    # a WARNING exactly when the model fails to beat the prior or the best baseline
+    assert bool(warned) == (not model < min(baselines))
+    if not model < table["mean"]["prior"]["log_loss"]:
+        assert any("class prior" in line for line in warned)
 
 
 def test_the_artifact_written_by_train_loads(trained):
