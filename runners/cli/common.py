@@ -131,7 +131,7 @@ def add_common_args(parser: argparse.ArgumentParser, device_help: str = "inferen
         "--device",
         default="auto",
         choices=DEVICE_CHOICES,
-        help=f"where {device_help} run(s): auto picks CUDA when a GPU is available, else the CPU",
+        help=f"device for {device_help}: auto picks CUDA when a GPU is available, else the CPU",
     )
     loud = group.add_mutually_exclusive_group()
     loud.add_argument(
