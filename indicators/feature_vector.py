@@ -36,6 +36,10 @@ class FeatureVector(bt.Indicator):
       has forgotten its seed long before that, so the values match the full-history ones.
 
     minperiod is ``warmup_bars(spec) + 1``: the first bar with every feature defined.
+
+    The lines are every feature this code knows (``ta-v2``); a spec of an older set (``ta-v1``,
+    a prefix of them) fills its own lines and leaves the others NaN. ``model_lines`` are the
+    spec's lines, in the order the model reads them.
     """
 
     alias = ("Features",)
@@ -46,6 +50,7 @@ class FeatureVector(bt.Indicator):
     def __init__(self) -> None:
         refuse_exactbars(self)
         self.addminperiod(warmup_bars(self.p.spec) + 1)
+        self.model_lines = [getattr(self.lines, name) for name in self.p.spec.names]
 
     def _ohlcv(self, end: int | None = None, size: int | None = None) -> list[np.ndarray]:
         d = self.data
@@ -59,17 +64,17 @@ class FeatureVector(bt.Indicator):
         d = self.data
         size = min(len(d), spec.next_history)
         # line.get is a C-level slice of backtrader's array.array, and np.asarray wraps it
-        # without another copy. Open is not a ta-v1 input; TA-Lib still sees the whole trailing
+        # without another copy. Open is not a feature input; TA-Lib still sees the whole trailing
         # history, only the last row's arithmetic is done.
         high, low, close, volume = (
             np.asarray(line.get(size=size), dtype=np.float64)
             for line in (d.high, d.low, d.close, d.volume)
         )
         last_row = feature_matrix(close, high, low, close, volume, spec=spec, last=1)[0]
-        for line, value in zip(self.lines, last_row.tolist(), strict=True):
+        for line, value in zip(self.model_lines, last_row.tolist(), strict=True):
             line[0] = value
 
     def once(self, start: int, end: int) -> None:
         matrix = feature_matrix(*self._ohlcv(end=end), spec=self.p.spec)
-        for j in range(matrix.shape[1]):
-            write_line(self.lines[j], start, matrix[start:end, j])
+        for j, line in enumerate(self.model_lines):
+            write_line(line, start, matrix[start:end, j])

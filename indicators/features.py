@@ -17,7 +17,7 @@ import pandas as pd
 import talib
 
 from bt_attention_lstm.models.errors import DataError
-from bt_attention_lstm.models.feature_spec import FeatureSpec
+from bt_attention_lstm.models.feature_spec import RETURN_HORIZONS, TREND_SPANS, FeatureSpec
 
 DEFAULT_SPEC = FeatureSpec()
 # A standard deviation below this (relative to the level) is treated as zero: TA-Lib's running
@@ -44,6 +44,46 @@ def _raw(name: str) -> Callable[..., Any]:
 _RSI, _MACD, _ATR, _BBANDS = _raw("RSI"), _raw("MACD"), _raw("ATR"), _raw("BBANDS")
 _ADX, _PLUS_DI, _MINUS_DI = _raw("ADX"), _raw("PLUS_DI"), _raw("MINUS_DI")
 _STDDEV, _SMA, _WILLR = _raw("STDDEV"), _raw("SMA"), _raw("WILLR")
+_EMA = _raw("EMA")
+
+
+def _ewm_vol(ret_1: np.ndarray, span: int) -> np.ndarray:
+    """Ex-ante daily volatility: sqrt of the EMA (span ``span``) of squared one-bar returns."""
+    return np.sqrt(_EMA(ret_1 * ret_1, timeperiod=span))
+
+
+def _trend_oscillator(c: np.ndarray, short: int, long: int, spec: FeatureSpec) -> np.ndarray:
+    """Baz et al. (2015) trend signal: (EMA_short - EMA_long) / std_63(price), then divided by its
+    own rolling ``trend_norm``-bar std. Flat prices give 0, never a division by zero."""
+    price_std = _STDDEV(c, timeperiod=spec.trend_price_std, nbdev=1.0)
+    q = _safe_ratio(
+        _EMA(c, timeperiod=short) - _EMA(c, timeperiod=long), price_std, price_std <= _FLAT_STD * c
+    )
+    q_std = _STDDEV(q, timeperiod=spec.trend_norm, nbdev=1.0)
+    return _safe_ratio(q, q_std, q_std <= _FLAT_STD)
+
+
+def _trend_columns(
+    c: np.ndarray,
+    log_return: Callable[[int, int], np.ndarray],
+    ret_1_all: np.ndarray,
+    spec: FeatureSpec,
+    first: int,
+) -> dict[str, np.ndarray]:
+    """ta-v2 columns for rows ``first:``: volatility-normalised returns and trend oscillators.
+
+    Formula: nret_h = ln(C_t / C_{t-h}) / (sigma_t * sqrt(h)), sigma_t = sqrt(EMA_60(r^2)) of
+    one-bar log returns up to and including t (Lim, Zohren & Roberts, 2019).
+    """
+    sigma = _ewm_vol(ret_1_all, spec.ewm_vol_span)[first:]
+    flat_sigma = sigma <= _FLAT_STD
+    columns = {
+        f"nret_{h}": _safe_ratio(log_return(h, first), sigma * np.sqrt(h), flat_sigma)
+        for h in RETURN_HORIZONS
+    }
+    for short, long in TREND_SPANS:
+        columns[f"trend_{short}_{long}"] = _trend_oscillator(c, short, long, spec)[first:]
+    return columns
 
 
 def feature_matrix(
@@ -57,12 +97,28 @@ def feature_matrix(
 ) -> np.ndarray:
     """Compute the (n_bars, n_features) float64 feature matrix; warm-up rows are NaN.
 
-    Columns follow ``spec.names``. ``open_`` is accepted for a complete OHLCV signature (the
-    ``ta-v1`` set does not use it). With ``last=k`` only the last k rows are returned, with
-    the values they have in the full matrix: TA-Lib still runs over the whole input, only the
-    per-row arithmetic after it is restricted (the per-bar path needs one row).
+    Columns follow ``spec.names``. ``open_`` is accepted for a complete OHLCV signature (no
+    feature set uses it). With ``last=k`` only the last k rows are returned, with the values
+    they have in the full matrix: TA-Lib still runs over the whole input, only the per-row
+    arithmetic after it is restricted (the per-bar path needs one row).
     """
-    del open_  # the ta-v1 set uses high/low/close/volume only
+    matrix = _raw_matrix(high, low, close, volume, spec, last)
+    first = close.shape[0] - matrix.shape[0]
+    # TA-Lib returns NaN during its own warm-up; make the warm-up block uniform so that a row is
+    # either fully defined or fully NaN.
+    matrix[: max(0, min(warmup_bars(spec), close.shape[0]) - first)] = np.nan
+    return matrix
+
+
+def _raw_matrix(  # noqa: C901 - one flat list of feature formulas reads best in one place
+    high: np.ndarray,
+    low: np.ndarray,
+    close: np.ndarray,
+    volume: np.ndarray,
+    spec: FeatureSpec,
+    last: int | None = None,
+) -> np.ndarray:
+    """The feature columns before the warm-up rows are blanked."""
     h = np.ascontiguousarray(high, dtype=np.float64)
     lo = np.ascontiguousarray(low, dtype=np.float64)
     c = np.ascontiguousarray(close, dtype=np.float64)
@@ -101,6 +157,7 @@ def feature_matrix(
     willr = _WILLR(h, lo, c, timeperiod=spec.willr_period)
 
     # Per-row arithmetic, on the requested rows only.
+    c_all = c
     h, lo, c, log_c_rows = h[rows], lo[rows], c[rows], log_c[rows]
     upper, lower, vol_mean, vol_std = upper[rows], lower[rows], vol_mean[rows], vol_std[rows]
     band = upper - lower
@@ -128,12 +185,11 @@ def feature_matrix(
         "sma_gap_50": log_c_rows - np.log(sma[rows]),
         "willr_14": willr[rows] / 100.0 + 0.5,
     }
+    if spec.has_trend_features:
+        columns.update(_trend_columns(c_all, log_return, ret_1_all, spec, first))
     matrix = np.empty((n - first, len(spec.names)), dtype=np.float64)
     for j, name in enumerate(spec.names):
         matrix[:, j] = columns[name]
-    # TA-Lib returns NaN during its own warm-up; make the warm-up block uniform so that a row is
-    # either fully defined or fully NaN.
-    matrix[: max(0, min(warmup_bars(spec), n) - first)] = np.nan
     return matrix
 
 
@@ -161,34 +217,16 @@ def warmup_bars(spec: FeatureSpec = DEFAULT_SPEC) -> int:
     """Index of the first bar at which every feature is defined (the feature warm-up).
 
     Found from TA-Lib's own lookbacks, by running the raw computation on a smooth series that
-    keeps every indicator defined; a FeatureVector's minperiod is this plus one.
+    keeps every indicator defined; a FeatureVector's minperiod is this plus one. ta-v1 needs 49
+    bars; ta-v2 about 350 (its slowest trend oscillator: a 96-bar EMA, then a 252-bar std).
     """
-    n = 4 * max(spec.sma_period, spec.macd_slow + spec.macd_signal, 3 * spec.adx_period) + 50
+    longest = max(spec.sma_period, spec.macd_slow + spec.macd_signal, 3 * spec.adx_period)
+    if spec.has_trend_features:
+        longest = max(longest, max(RETURN_HORIZONS), spec.trend_norm + spec.trend_price_std + 96)
+    n = 4 * longest + 50
     t = np.arange(n, dtype=np.float64)
     close = 100.0 + 5.0 * np.sin(t / 7.0) + 0.01 * t
     high, low = close + 1.0 + 0.2 * np.cos(t), close - 1.0 - 0.2 * np.sin(t / 3.0)
     volume = 1000.0 + 100.0 * np.sin(t / 5.0)
-    defined = _raw_defined_rows(high, low, close, volume, spec)
+    defined = np.isfinite(_raw_matrix(high, low, close, volume, spec)).all(axis=1)
     return int(np.argmax(defined))
-
-
-def _raw_defined_rows(
-    high: np.ndarray, low: np.ndarray, close: np.ndarray, volume: np.ndarray, spec: FeatureSpec
-) -> np.ndarray:
-    lookbacks = [
-        talib.RSI(close, timeperiod=spec.rsi_period),
-        talib.MACD(close, spec.macd_fast, spec.macd_slow, spec.macd_signal)[2],
-        talib.ATR(high, low, close, timeperiod=spec.atr_period),
-        talib.BBANDS(close, timeperiod=spec.bb_period)[0],
-        talib.ADX(high, low, close, timeperiod=spec.adx_period),
-        talib.PLUS_DI(high, low, close, timeperiod=spec.adx_period),
-        talib.SMA(close, timeperiod=spec.sma_period),
-        talib.WILLR(high, low, close, timeperiod=spec.willr_period),
-        talib.SMA(volume, timeperiod=spec.volume_period),
-    ]
-    defined = np.ones(close.shape[0], dtype=bool)
-    for series in lookbacks:
-        defined &= np.isfinite(series)
-    # log returns: ret_20 needs 20 earlier bars; realized vol needs vol_period returns.
-    defined[: max(20, spec.vol_period)] = False
-    return defined

@@ -2,18 +2,26 @@
 
 It lives in ``models`` (not ``indicators``) so that an artifact can be checked against what this
 code computes without importing backtrader. ``indicators.features`` implements it.
+
+Two versions exist. ``ta-v2`` (version 2, the default) is ``ta-v1`` plus trend and regime
+features after Lim, Zohren & Roberts (2019) and the Momentum Transformer (Wood et al., 2021):
+returns over several horizons normalised by ex-ante volatility, and MACD-style trend oscillators
+on three timescales. Artifacts trained on ``ta-v1`` still load and run with their own spec.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from bt_attention_lstm.models.errors import ArtifactError
 
-FEATURE_SET = "ta-v1"
+FEATURE_SET_V1 = "ta-v1"
+FEATURE_SET = "ta-v2"
+FEATURE_VERSION = 2
 
-FEATURE_NAMES: tuple[str, ...] = (
+V1_FEATURE_NAMES: tuple[str, ...] = (
     "ret_1",
     "ret_5",
     "ret_20",
@@ -31,17 +39,39 @@ FEATURE_NAMES: tuple[str, ...] = (
     "willr_14",
 )
 
+# Horizons (bars) of the volatility-normalised returns and (short, long) EMA spans of the trend
+# oscillators: the choices of Lim et al. (2019) and Baz et al. (2015), not tuned here.
+RETURN_HORIZONS: tuple[int, ...] = (1, 5, 21, 63, 126, 252)
+TREND_SPANS: tuple[tuple[int, int], ...] = ((8, 24), (16, 48), (32, 96))
 
-# Below this many trailing bars, Wilder/EMA seeds still weigh more than 1e-9 on the features.
+# ta-v2 appends to ta-v1, so a v1 model's features are the first lines of every FeatureVector.
+FEATURE_NAMES: tuple[str, ...] = (
+    V1_FEATURE_NAMES
+    + tuple(f"nret_{h}" for h in RETURN_HORIZONS)
+    + tuple(f"trend_{s}_{lg}" for s, lg in TREND_SPANS)
+)
+
+# feature set -> (version, names)
+FEATURE_SETS: dict[str, tuple[int, tuple[str, ...]]] = {
+    FEATURE_SET_V1: (1, V1_FEATURE_NAMES),
+    FEATURE_SET: (FEATURE_VERSION, FEATURE_NAMES),
+}
+
+# Below this many trailing bars, Wilder/EMA seeds still weigh more than 1e-9 on ta-v1 features.
 MIN_NEXT_HISTORY = 600
+# An EMA seeded k bars back still carries (1 - 2/(span+1))^k of its seed error; below e^-30 the
+# per-bar path reproduces the full-history value far inside the 1e-9 parity tolerance.
+_SEED_DECAY = 30.0
 
 
 @dataclass(frozen=True)
 class FeatureSpec:
-    """Parameters of the ``ta-v1`` feature set. Names are fixed; the periods are recorded in every
-    artifact so that a model is only ever fed the features it was trained on."""
+    """Parameters of a feature set (``ta-v2`` by default). Names are fixed per set; the periods
+    are recorded in every artifact so that a model is only ever fed the features it was trained
+    on."""
 
     feature_set: str = FEATURE_SET
+    version: int = FEATURE_VERSION
     names: tuple[str, ...] = FEATURE_NAMES
     rsi_period: int = 14
     macd_fast: int = 12
@@ -55,14 +85,34 @@ class FeatureSpec:
     volume_period: int = 20
     sma_period: int = 50
     willr_period: int = 14
-    # Bars of trailing history the per-bar path feeds TA-Lib. Wilder/EMA smoothing forgets its
-    # seed geometrically: after ~600 bars the seed's influence is below 1e-14, so a trailing
-    # window reproduces the full-history values (tested to 1e-9) at a bounded cost per bar.
-    next_history: int = 768
+    # ta-v2: span of the exponentially weighted daily volatility that normalises returns, the
+    # rolling std of price that normalises an EMA difference, and the rolling std of that
+    # oscillator that normalises it again (Baz et al., 2015).
+    ewm_vol_span: int = 60
+    trend_price_std: int = 63
+    trend_norm: int = 252
+    # Bars of trailing history the per-bar path feeds TA-Lib. EMA smoothing forgets its seed
+    # geometrically, so a trailing window reproduces the full-history values (tested to 1e-9) at
+    # a bounded cost per bar. ta-v2's slow EMA (span 96) is then normalised by a 252-bar std, so
+    # it needs ~1700 bars (``min_next_history``); ta-v1 needed 600.
+    next_history: int = 2048
 
     @property
     def n_features(self) -> int:
         return len(self.names)
+
+    @property
+    def has_trend_features(self) -> bool:
+        return self.version >= 2
+
+    def min_next_history(self) -> int:
+        """Trailing bars the per-bar path needs to reproduce the full-history features."""
+        if not self.has_trend_features:
+            return MIN_NEXT_HISTORY
+        slowest = max(max(lg for _, lg in TREND_SPANS), self.ewm_vol_span)
+        converge = math.ceil(_SEED_DECAY * (slowest + 1) / 2.0)
+        # The oldest oscillator value in the last trend_norm-bar std must have converged.
+        return converge + slowest + self.trend_norm
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -71,43 +121,67 @@ class FeatureSpec:
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> FeatureSpec:
-        """Rebuild a spec from an artifact, refusing anything this code does not compute."""
+        """Rebuild a spec from an artifact, refusing anything this code does not compute.
+
+        A ``ta-v1`` spec (written before feature versions existed) loads as version 1.
+        """
         if not isinstance(raw, dict):
             raise ArtifactError("feature spec in meta.json is not an object")
-        if raw.get("feature_set") != FEATURE_SET:
+        feature_set = raw.get("feature_set")
+        if not isinstance(feature_set, str) or feature_set not in FEATURE_SETS:
             raise ArtifactError(
-                f"model uses feature set {raw.get('feature_set')!r}; this code computes "
-                f"{FEATURE_SET!r} only (retrain with runners/train.py)"
+                f"model uses feature set {feature_set!r}; this code computes "
+                f"{', '.join(repr(k) for k in FEATURE_SETS)} only (retrain with runners/train.py)"
+            )
+        version, expected_names = FEATURE_SETS[feature_set]
+        values = dict(raw)
+        values.setdefault("version", 1 if feature_set == FEATURE_SET_V1 else None)
+        if values["version"] != version:
+            raise ArtifactError(
+                f"feature spec version {values['version']!r} does not match feature set "
+                f"{feature_set!r} (version {version}); retrain the model"
             )
         known = set(cls.__dataclass_fields__)
         unknown = sorted(set(raw) - known)
         if unknown:
             raise ArtifactError(f"feature spec has unknown fields {unknown}; retrain the model")
-        values = dict(raw)
         names = values.get("names", ())
         if not isinstance(names, list | tuple):
             raise ArtifactError("feature names in meta.json are not a list; retrain the model")
         values["names"] = tuple(names)
-        if values["names"] != FEATURE_NAMES:
+        if values["names"] != expected_names:
             raise ArtifactError(
-                "feature names in meta.json differ from the ones this code computes; "
-                "retrain the model"
+                f"feature names in meta.json differ from the ones this code computes for "
+                f"{feature_set!r}; retrain the model"
             )
         try:
             spec = cls(**values)
         except TypeError as exc:
             raise ArtifactError(f"invalid feature spec in meta.json: {exc}") from exc
-        for field, value in asdict(spec).items():
-            if field in ("feature_set", "names"):
-                continue
-            kind = float if field == "bb_dev" else int
-            if isinstance(value, bool) or not isinstance(value, kind) or value <= 0:
-                raise ArtifactError(
-                    f"feature spec field {field}={value!r} must be a positive {kind.__name__}"
-                )
-        if spec.next_history < MIN_NEXT_HISTORY:
+        _check_periods(spec)
+        if spec.next_history < spec.min_next_history():
             raise ArtifactError(
-                f"feature spec next_history={spec.next_history} is below {MIN_NEXT_HISTORY}: the "
-                "per-bar path would not reproduce the training features"
+                f"feature spec next_history={spec.next_history} is below "
+                f"{spec.min_next_history()}: the per-bar path would not reproduce the training "
+                "features"
             )
         return spec
+
+
+def _check_periods(spec: FeatureSpec) -> None:
+    for field, value in asdict(spec).items():
+        if field in ("feature_set", "names", "version"):
+            continue
+        kind = float if field == "bb_dev" else int
+        if isinstance(value, bool) or not isinstance(value, kind) or value <= 0:
+            raise ArtifactError(
+                f"feature spec field {field}={value!r} must be a positive {kind.__name__}"
+            )
+
+
+def v1_spec(**periods: Any) -> FeatureSpec:
+    """The ``ta-v1`` spec (15 features), for models trained before feature versions."""
+    return FeatureSpec(
+        feature_set=FEATURE_SET_V1, version=1, names=V1_FEATURE_NAMES, next_history=768,
+        **periods,
+    )

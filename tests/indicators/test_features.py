@@ -8,7 +8,14 @@ import pytest
 
 from bt_attention_lstm.indicators.features import compute_features, feature_matrix, warmup_bars
 from bt_attention_lstm.models.errors import DataError
-from bt_attention_lstm.models.feature_spec import FEATURE_NAMES, FeatureSpec
+from bt_attention_lstm.models.feature_spec import (
+    FEATURE_NAMES,
+    RETURN_HORIZONS,
+    TREND_SPANS,
+    V1_FEATURE_NAMES,
+    FeatureSpec,
+    v1_spec,
+)
 from tests.conftest import DATA_DIR, load_market_file
 
 PRICES = ["open", "high", "low", "close"]
@@ -60,48 +67,58 @@ def test_warmup_bars_is_the_first_all_finite_row(orcl_df):
     w = warmup_bars()
     assert w == first_finite_row(f)
     assert np.isnan(f.to_numpy()[:w]).all(), "warm-up rows must be entirely NaN"
-    # Also with a spec of other periods: warmup_bars follows the spec.
-    spec = FeatureSpec(sma_period=30, adx_period=10)
-    f2 = compute_features(orcl_df.iloc[:600], spec)
-    assert warmup_bars(spec) == first_finite_row(f2)
-    assert warmup_bars(spec) != w
+    # Also with specs of other periods and the v1 set: warmup_bars follows the spec.
+    for spec in (FeatureSpec(trend_norm=126), v1_spec(sma_period=30, adx_period=10), v1_spec()):
+        f2 = compute_features(orcl_df.iloc[:600], spec)
+        assert warmup_bars(spec) == first_finite_row(f2)
+        assert warmup_bars(spec) != w
+    # The v2 warm-up is set by its slowest oscillator: a 96-bar EMA, then a 252-bar std.
+    assert warmup_bars() == 95 + 252 - 1
+    assert warmup_bars(v1_spec()) == 49
 
 
 @pytest.mark.parametrize(
-    ("name", "fmt"),
+    ("name", "fmt", "spec"),
     [
-        ("orcl-1995-2014.txt", "auto"),
-        ("2006-day-001.txt", "btcsv"),  # an index: volume is always 0
-        ("2006-min-005.txt", "auto"),  # 5-minute bars, volume 0
-        ("2006-01-02-volume-min-001.txt", "auto"),  # 1-minute bars with real volume
+        ("orcl-1995-2014.txt", "auto", FeatureSpec()),
+        ("orcl-1995-2014.txt", "auto", v1_spec()),
+        ("2006-day-001.txt", "btcsv", v1_spec()),  # an index: volume 0; too short for ta-v2
+        ("2006-min-005.txt", "auto", FeatureSpec()),  # 5-minute bars, volume 0
+        ("2006-01-02-volume-min-001.txt", "auto", FeatureSpec()),  # 1-minute, real volume
     ],
 )
-def test_no_nan_or_inf_after_warmup(name, fmt):
+def test_no_nan_or_inf_after_warmup(name, fmt, spec):
     df = load_market_file(DATA_DIR / name, fmt)
-    f = compute_features(df).to_numpy()
-    w = warmup_bars()
+    f = compute_features(df, spec).to_numpy()
+    w = warmup_bars(spec)
     assert len(df) > w + 100
     assert np.isnan(f[:w]).all()
     assert np.isfinite(f[w:]).all(), f"non-finite features in {name}: " + str(
-        [FEATURE_NAMES[j] for j in np.flatnonzero(~np.isfinite(f[w:]).all(axis=0))]
+        [spec.names[j] for j in np.flatnonzero(~np.isfinite(f[w:]).all(axis=0))]
     )
 
 
-def test_zero_volume_gives_a_zero_volume_feature():
-    df = load_market_file(DATA_DIR / "2006-day-001.txt", "btcsv")
-    assert (df["volume"] == 0).all()
-    f = compute_features(df)
-    w = warmup_bars()
+@pytest.mark.parametrize("spec", [FeatureSpec(), v1_spec()])
+def test_zero_volume_gives_a_zero_volume_feature(orcl_df, spec):
+    index = load_market_file(DATA_DIR / "2006-day-001.txt", "btcsv")
+    assert (index["volume"] == 0).all()
+    df = index if spec.version == 1 else orcl_df.assign(volume=0.0)  # ta-v2 needs more bars
+    f = compute_features(df, spec)
+    w = warmup_bars(spec)
     assert (f["volume_z_20"].to_numpy()[w:] == 0.0).all()
+    assert np.isfinite(f.to_numpy()[w:]).all()
 
 
 def test_flat_bars_stay_finite():
-    df = random_ohlcv(300, seed=5)
-    # A stretch of completely flat bars (high == low == open == close, no volume).
-    df.iloc[150:190, :4] = df["close"].iloc[149]
-    df.iloc[150:190, 4] = 0.0
-    f = compute_features(df).to_numpy()
-    assert np.isfinite(f[warmup_bars() :]).all()
+    df = random_ohlcv(800, seed=5)
+    # A stretch of completely flat bars (high == low == open == close, no volume): zero
+    # volatility, zero price std, zero oscillator std all meet a guarded division.
+    df.iloc[450:520, :4] = df["close"].iloc[449]
+    df.iloc[450:520, 4] = 0.0
+    f = compute_features(df)
+    assert np.isfinite(f.to_numpy()[warmup_bars() :]).all()
+    # With no move at all, the volatility-normalised one-bar return is exactly 0.
+    assert (f["nret_1"].iloc[451:520] == 0.0).all()
 
 
 # -- no raw price level ------------------------------------------------------------------------
@@ -148,7 +165,7 @@ def test_decimal_price_scale_leaves_every_orcl_feature_unchanged(orcl_df):
 
 
 def test_volume_scale_moves_only_the_volume_feature():
-    df = random_ohlcv(600, seed=2)
+    df = random_ohlcv(800, seed=2)
     other = df.copy()
     other["volume"] = other["volume"] * 7.0
     a = compute_features(df).to_numpy()
@@ -199,3 +216,57 @@ def test_feature_matrix_is_the_numpy_core_of_compute_features(orcl_df):
     m = feature_matrix(*(df[c].to_numpy() for c in ("open", "high", "low", "close", "volume")))
     np.testing.assert_array_equal(m, compute_features(df).to_numpy())
     assert m.dtype == np.float64
+
+
+# -- ta-v2 trend and regime features -------------------------------------------------------------
+
+
+def test_v2_appends_trend_features_to_v1(orcl_df):
+    assert FEATURE_NAMES[: len(V1_FEATURE_NAMES)] == V1_FEATURE_NAMES
+    v1 = compute_features(orcl_df, v1_spec())
+    v2 = compute_features(orcl_df)
+    assert tuple(v1.columns) == V1_FEATURE_NAMES
+    w = warmup_bars()
+    # The ta-v1 columns are the same numbers in both sets.
+    np.testing.assert_array_equal(v2[list(V1_FEATURE_NAMES)].to_numpy()[w:], v1.to_numpy()[w:])
+    assert [f"nret_{h}" for h in RETURN_HORIZONS] == [n for n in FEATURE_NAMES if "nret" in n]
+    assert len(TREND_SPANS) == 3
+
+
+def pandas_reference(df: pd.DataFrame, late: int) -> pd.DataFrame:
+    """The Lim et al. (2019) features written independently with pandas (recursive EMAs from the
+    first bar rather than TA-Lib's SMA seed, so only rows long after the start can agree)."""
+    c = df["close"]
+    r = np.log(c).diff()
+    sigma = np.sqrt((r * r).ewm(span=60, adjust=False).mean())
+    out = {f"nret_{h}": np.log(c / c.shift(h)) / (sigma * np.sqrt(h)) for h in RETURN_HORIZONS}
+    for s, lg in TREND_SPANS:
+        q = (c.ewm(span=s, adjust=False).mean() - c.ewm(span=lg, adjust=False).mean()) / c.rolling(
+            63
+        ).std(ddof=0)
+        out[f"trend_{s}_{lg}"] = q / q.rolling(252).std(ddof=0)
+    return pd.DataFrame(out).iloc[late:]
+
+
+def test_trend_features_match_an_independent_pandas_formula(orcl_df):
+    late = 2500  # both EMA seeds forgotten (span 96: 0.98^2000 ~ 1e-18)
+    ref = pandas_reference(orcl_df, late)
+    got = compute_features(orcl_df)[ref.columns].iloc[late:]
+    np.testing.assert_allclose(got.to_numpy(), ref.to_numpy(), rtol=1e-7, atol=1e-7)
+
+
+def test_trend_features_see_a_trend():
+    """A steady up-drift gives positive normalised returns and oscillators; a down-drift the
+    opposite sign: the features measure direction in units of volatility."""
+    up = random_ohlcv(900, seed=3)
+    drift = np.exp(np.arange(900) * 0.004)
+    down = up.copy()
+    up[PRICES] = up[PRICES].mul(drift, axis=0)
+    down[PRICES] = down[PRICES].div(drift, axis=0)
+    names = [n for n in FEATURE_NAMES if n.startswith(("nret_6", "nret_1", "nret_2", "trend"))]
+    names = [n for n in names if n not in ("nret_1", "nret_5")]
+    w = warmup_bars()
+    mean_up = compute_features(up)[names].iloc[w:].mean()
+    mean_down = compute_features(down)[names].iloc[w:].mean()
+    assert (mean_up > 0.5).all(), mean_up
+    assert (mean_down < -0.5).all(), mean_down

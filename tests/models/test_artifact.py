@@ -37,8 +37,9 @@ from tests.conftest import TINY_MODEL
 
 def small_parts(seed: int = 0) -> tuple[AttentionLSTM, FeatureScaler]:
     torch.manual_seed(seed)
-    model = AttentionLSTM(ModelConfig(n_features=15, hidden=8, layers=1, heads=2, seq_len=5))
-    rows = np.random.default_rng(seed).normal(size=(64, 15))
+    n = len(FEATURE_NAMES)
+    model = AttentionLSTM(ModelConfig(n_features=n, hidden=8, layers=1, heads=2, seq_len=5))
+    rows = np.random.default_rng(seed).normal(size=(64, n))
     return model.eval(), FeatureScaler.fit(rows)
 
 
@@ -71,7 +72,8 @@ def resign(path: Path) -> None:
 
 
 def probe_batch(seq_len: int, seed: int = 0) -> torch.Tensor:
-    return torch.from_numpy(np.random.default_rng(seed).normal(size=(4, seq_len, 15))).float()
+    shape = (4, seq_len, len(FEATURE_NAMES))
+    return torch.from_numpy(np.random.default_rng(seed).normal(size=shape)).float()
 
 
 def siblings(directory: Path) -> list[str]:
@@ -225,7 +227,9 @@ def test_truncated_weights_are_refused(tiny_artifact_copy, keep, resign_sha):
 
 
 def test_weights_of_another_architecture_are_refused(tiny_artifact_copy):
-    other = AttentionLSTM(ModelConfig(n_features=15, hidden=8, layers=1, heads=2, seq_len=10))
+    other = AttentionLSTM(
+        ModelConfig(n_features=len(FEATURE_NAMES), hidden=8, layers=1, heads=2, seq_len=10)
+    )
     safetensors.torch.save_file(
         {k: v.contiguous() for k, v in other.state_dict().items()},
         str(tiny_artifact_copy / WEIGHTS_FILE),
@@ -245,7 +249,9 @@ def renamed(names):
 @pytest.mark.parametrize(
     ("change", "match"),
     [
-        (lambda s: {**s, "feature_set": "ta-v2"}, "feature set"),
+        (lambda s: {**s, "feature_set": "ta-v9"}, "feature set"),
+        (lambda s: {**s, "feature_set": "ta-v1"}, "version"),  # a v2 spec renamed v1
+        (lambda s: {**s, "version": 1}, "version"),
         (lambda s: {**s, "feature_set": None}, "feature set"),
         (lambda s: {**s, "names": renamed(s["names"])}, "feature names"),
         (lambda s: {**s, "names": s["names"][::-1]}, "feature names"),

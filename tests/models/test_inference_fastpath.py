@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from bt_attention_lstm.indicators.features import feature_matrix
+from bt_attention_lstm.indicators.features import feature_matrix, warmup_bars
 from bt_attention_lstm.models.artifact import Artifact, load_artifact, save_artifact
 from bt_attention_lstm.models.errors import ConfigError
 from bt_attention_lstm.models.feature_spec import FeatureSpec
@@ -21,10 +21,13 @@ from bt_attention_lstm.models.network import AttentionLSTM, ModelConfig
 from bt_attention_lstm.models.scaling import FeatureScaler
 from bt_attention_lstm.models.synthetic import synthetic_market
 
+N_FEATURES = FeatureSpec().n_features
 CONFIGS = {
-    "default": ModelConfig(n_features=15),
-    "one_layer": ModelConfig(n_features=15, hidden=16, layers=1, heads=2, seq_len=10),
-    "three_layers_one_head": ModelConfig(n_features=15, hidden=24, layers=3, heads=1, seq_len=7),
+    "default": ModelConfig(n_features=N_FEATURES),
+    "one_layer": ModelConfig(n_features=N_FEATURES, hidden=16, layers=1, heads=2, seq_len=10),
+    "three_layers_one_head": ModelConfig(
+        n_features=N_FEATURES, hidden=24, layers=3, heads=1, seq_len=7
+    ),
 }
 ATOL = 1e-5
 
@@ -77,7 +80,7 @@ def test_fused_network_computes_the_same_logits(name):
 
 def test_folded_lstm_equals_projection_then_lstm():
     model = scaled_model(CONFIGS["default"])
-    x = torch.randn(8, 20, 15)
+    x = torch.randn(8, 20, N_FEATURES)
     with torch.no_grad():
         expected, _ = model.lstm(model.input_proj(x))
         got, _ = folded_lstm(model)(x)
@@ -178,4 +181,4 @@ def test_feature_matrix_last_rows_equal_the_full_matrix_exactly(n_bars):
     for k in (1, 2, 25, n_bars):
         got = feature_matrix(*cols, last=k)
         np.testing.assert_array_equal(got, full[n_bars - min(k, n_bars) :])
-    assert np.isfinite(full[-1]).all() == (n_bars > 100)
+    assert np.isfinite(full[-1]).all() == (n_bars > warmup_bars())

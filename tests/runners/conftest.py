@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from bt_attention_lstm.models.feature_spec import FeatureSpec
 from bt_attention_lstm.models.network import ModelConfig
 from bt_attention_lstm.models.synthetic import synthetic_market
 from bt_attention_lstm.models.training import TrainConfig
@@ -24,7 +25,9 @@ from bt_attention_lstm.runners.workflows.walkforward.fold import FoldSettings
 from bt_attention_lstm.strategies.engine import BrokerConfig
 
 TINY_MARKET_BARS = 900
-TINY_MODEL = ModelConfig(n_features=15, hidden=8, layers=1, heads=1, dropout=0.0, seq_len=10)
+TINY_MODEL = ModelConfig(
+    n_features=FeatureSpec().n_features, hidden=8, layers=1, heads=1, dropout=0.0, seq_len=10
+)
 TINY_TRAIN = TrainConfig(epochs=1, folds=2, patience=1, batch_size=128, seed=5, device="cpu")
 TINY_STRATEGY: dict[str, Any] = {"threshold": 0.05, "device": "cpu"}
 # 2 folds on the tiny market: test windows [505, 685) and [685, 865).

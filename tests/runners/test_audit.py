@@ -14,8 +14,10 @@ import pytest
 import bt_attention_lstm.runners.workflows.audit.core as audit_core
 from bt_attention_lstm.indicators import FeatureVector
 from bt_attention_lstm.indicators.feature_vector import write_line
+from bt_attention_lstm.indicators.features import warmup_bars
 from bt_attention_lstm.models.artifact import load_artifact
 from bt_attention_lstm.models.data import load_ohlcv
+from bt_attention_lstm.models.feature_spec import FeatureSpec
 from bt_attention_lstm.models.network import ModelConfig
 from bt_attention_lstm.models.synthetic import planted_edge_market, random_walk_market
 from bt_attention_lstm.models.training import TrainConfig
@@ -37,9 +39,11 @@ from tests.trust.conftest import train_tiny
 from tests.trust.runner_pool import Invocation, run_many
 
 N_BARS, TRAIN_BARS = 2500, 1500
-MODEL = ModelConfig(n_features=15, hidden=32, layers=1, heads=2, dropout=0.0, seq_len=10)
+MODEL = ModelConfig(
+    n_features=FeatureSpec().n_features, hidden=32, layers=1, heads=2, dropout=0.0, seq_len=10
+)
 TRAIN = TrainConfig(epochs=5, folds=2, patience=2, batch_size=128, seed=1, device="cpu")
-FIRST_DEFINED = 49 + MODEL.seq_len - 1  # feature warm-up + window
+FIRST_DEFINED = warmup_bars() + MODEL.seq_len - 1  # feature warm-up + window
 
 
 def write_csv(df: pd.DataFrame, path: Path) -> Path:

@@ -16,12 +16,15 @@ import pandas as pd
 import pytest
 import torch
 
-from bt_attention_lstm.indicators.features import DEFAULT_SPEC
 from bt_attention_lstm.models.artifact import Artifact, load_artifact, save_artifact
+from bt_attention_lstm.models.feature_spec import v1_spec
 from bt_attention_lstm.models.network import AttentionLSTM, ModelConfig
 from bt_attention_lstm.models.scaling import FeatureScaler
 
-N_FEATURES = DEFAULT_SPEC.n_features
+# The model ignores its input, so the short ta-v1 warm-up (49 bars) keeps crafted paths short;
+# it also runs every strategy test on a ta-v1 artifact, which must keep working.
+SPEC = v1_spec()
+N_FEATURES = SPEC.n_features
 
 
 def constant_signal_artifact(path: Path, p_down: float, p_up: float) -> Artifact:
@@ -36,7 +39,7 @@ def constant_signal_artifact(path: Path, p_down: float, p_up: float) -> Artifact
         model.head[1].bias.copy_(torch.tensor([math.log(p_down), math.log(p_flat),
                                                math.log(p_up)]))
     scaler = FeatureScaler(mean=np.zeros(N_FEATURES), scale=np.ones(N_FEATURES))
-    save_artifact(path, model, scaler, DEFAULT_SPEC, 5,
+    save_artifact(path, model, scaler, SPEC, 5,
                   {"training": {"start": "1900-01-01", "end": "1900-12-31"}})
     return load_artifact(path)
 

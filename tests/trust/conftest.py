@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from bt_attention_lstm.models.artifact import Artifact, load_artifact
+from bt_attention_lstm.models.feature_spec import FeatureSpec
 from bt_attention_lstm.models.network import ModelConfig
 from bt_attention_lstm.models.training import Segment, TrainConfig
 from bt_attention_lstm.runners.workflows.audit.core import annualised_sharpe
@@ -18,7 +19,9 @@ from bt_attention_lstm.strategies.engine import BacktestResult, BrokerConfig, ru
 # Tiny and fast: hidden 16, one layer, seq_len 10, 3 epochs, CPU. lr 1e-2 (not 1e-3): with ~800
 # training windows an epoch is 7 steps, and at 1e-3 the model barely moves from its
 # initialisation, so even a blatant leak is only half learnt.
-NULL_MODEL = ModelConfig(n_features=15, hidden=16, layers=1, heads=2, dropout=0.0, seq_len=10)
+NULL_MODEL = ModelConfig(
+    n_features=FeatureSpec().n_features, hidden=16, layers=1, heads=2, dropout=0.0, seq_len=10
+)
 NULL_TRAIN = TrainConfig(epochs=3, folds=2, patience=2, batch_size=128, lr=1e-2, seed=1,
                          device="cpu")
 NO_COSTS = BrokerConfig(commission=0.0, slippage=0.0)

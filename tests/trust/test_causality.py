@@ -18,7 +18,7 @@ from bt_attention_lstm.models.artifact import Artifact, load_artifact
 from bt_attention_lstm.strategies.engine import pandas_feed, run_backtest
 from tests.trust.conftest import NO_COSTS
 
-CUTS = (75, 400, 777)  # bars of the 1004-bar ORCL 2000-2003 frame; the signal starts at 58
+CUTS = (370, 400, 777)  # bars of the 1004-bar ORCL 2000-2003 frame; the signal starts at 355
 MODES = {"runonce": True, "next": False}
 SIGNAL_TOL = 1e-9  # float32 inference: identical inputs give identical outputs
 

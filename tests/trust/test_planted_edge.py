@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 
 from bt_attention_lstm.indicators import compute_features
+from bt_attention_lstm.models.feature_spec import FeatureSpec
 from bt_attention_lstm.models.inference import BatchedPredictor
 from bt_attention_lstm.models.labels import NO_LABEL, make_labels
 from bt_attention_lstm.models.network import ModelConfig
@@ -32,7 +33,9 @@ from tests.trust.conftest import oos_backtest, sharpe, train_tiny
 
 SEEDS = (1, 2)
 N_BARS, TRAIN_BARS = 2500, 1500
-MODEL = ModelConfig(n_features=15, hidden=32, layers=1, heads=2, dropout=0.0, seq_len=10)
+MODEL = ModelConfig(
+    n_features=FeatureSpec().n_features, hidden=32, layers=1, heads=2, dropout=0.0, seq_len=10
+)
 TRAIN = TrainConfig(epochs=5, folds=2, patience=2, batch_size=128, seed=1, device="cpu")
 
 
