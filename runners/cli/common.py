@@ -41,11 +41,19 @@ class _DefaultsHelp(argparse.HelpFormatter):
         return text
 
 
+class _RawDescriptionDefaultsHelp(argparse.RawDescriptionHelpFormatter, _DefaultsHelp):
+    """The same, for runners whose description is laid out by hand."""
+
+
 class OneLineParser(argparse.ArgumentParser):
     """argparse that reports a usage error as one line and exit code 2, and shows defaults."""
 
     def __init__(self, *args: object, **kwargs: object) -> None:
-        kwargs.setdefault("formatter_class", _DefaultsHelp)
+        formatter = kwargs.get("formatter_class")
+        if formatter is argparse.RawDescriptionHelpFormatter:
+            kwargs["formatter_class"] = _RawDescriptionDefaultsHelp
+        elif formatter is None:
+            kwargs["formatter_class"] = _DefaultsHelp
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
 
     def error(self, message: str) -> NoReturn:

@@ -4,6 +4,7 @@ install and in the editable install alike."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -63,12 +64,27 @@ def run_user_backtest(python: str, project: Path, artifact: Path) -> str:
     return done.stdout
 
 
+def tracked_copy(dst: Path) -> Path:
+    """The files git tracks (or would track), copied: a build there sees no stale build/ tree."""
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=REPO_ROOT, capture_output=True, check=True,
+    ).stdout.decode().split("\0")
+    for name in filter(None, listed):
+        src = REPO_ROOT / name
+        if src.is_file():
+            (dst / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dst / name)
+    return dst
+
+
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
+    source = tracked_copy(tmp_path_factory.mktemp("source"))
     done = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-         "-w", str(out), str(REPO_ROOT)],
+         "-w", str(out), str(source)],
         capture_output=True, text=True, timeout=600, env=subprocess_env(),
     )
     assert done.returncode == 0, done.stderr[-3000:]
