@@ -9,6 +9,7 @@ import numpy as np
 
 from bt_attention_lstm.indicators.feature_vector import FeatureVector, line_values, write_line
 from bt_attention_lstm.indicators.features import warmup_bars
+from bt_attention_lstm.indicators.run_guards import refuse_replay
 from bt_attention_lstm.models.artifact import Artifact, load_artifact
 from bt_attention_lstm.models.errors import ConfigError
 from bt_attention_lstm.models.inference import BatchedPredictor, StreamingPredictor
@@ -36,9 +37,15 @@ class ModelSignal(bt.Indicator):
     windows per forward pass of the batched path on a GPU (on CPU it is capped at cache-sized
     chunks of ``models.inference.CPU_CHUNK`` windows, run by one worker thread per torch
     thread); ``threads`` (intra-op threads of the per-bar path on CPU; 1 is fastest for
-    batch-1 inference); ``features``: a FeatureVector of the same data to reuse. Pass one when
-    the strategy reads feature lines too: in runonce mode backtrader only advances the
-    strategy's own indicators, so a sub-indicator's ``[0]`` is not the current bar there.
+    batch-1 inference); ``threshold`` (0.2): the +/- entry lines drawn by ``cerebro.plot()``.
+
+    Keyword argument (not a param, so plot labels stay plain text): ``features``, a
+    FeatureVector of the same data to reuse. Pass one when the strategy reads feature lines
+    too: in runonce mode backtrader only advances the strategy's own indicators, so a
+    sub-indicator's ``[0]`` is not the current bar there.
+
+    The lines appear in ``WriterFile`` output (``csv = True``). A feed shorter than minperiod
+    leaves every line NaN (nothing crashes); ``AttentionLSTMStrategy`` warns about it.
     """
 
     alias = ("AttentionLSTMSignal",)
@@ -49,14 +56,19 @@ class ModelSignal(bt.Indicator):
         ("device", "auto"),
         ("batch_size", 4096),
         ("threads", 1),
-        ("features", None),
+        ("threshold", 0.2),
     )
-    plotinfo = dict(subplot=True, plotname="ModelSignal")
+    plotinfo = dict(subplot=True, plotname="ModelSignal", plotymargin=0.05)
+    csv = True  # WriterFile writes the probabilities with the bars
 
-    def __init__(self) -> None:
+    def __init__(self, features: FeatureVector | None = None) -> None:
+        refuse_replay(self)  # a forming bar must not reach the model: completed bars only
         artifact: Artifact = self.p.artifact or load_artifact(self.p.model_path)
         self.artifact = artifact
-        self.features = self.p.features
+        threshold = float(self.p.threshold)
+        self.plotinfo.plothlines = [threshold, 0.0, -threshold]
+        self.plotinfo.plotyticks = [-1.0, -threshold, 0.0, threshold, 1.0]
+        self.features = features
         if self.features is None:
             self.features = FeatureVector(self.data, spec=artifact.feature_spec)
         elif self.features.p.spec != artifact.feature_spec:
@@ -66,6 +78,10 @@ class ModelSignal(bt.Indicator):
         self._batched: BatchedPredictor | None = None
         self._streaming: StreamingPredictor | None = None
         self._last_len = 0
+
+    def _plotlabel(self) -> list[str]:
+        # backtrader labels a plot with str() of every param: an Artifact would flood it.
+        return [f"model {self.artifact.weights_sha256[:8]}", f"threshold {self.p.threshold:g}"]
 
     # -- per bar ----------------------------------------------------------------------------
     def _push_current_row(self) -> bool:
@@ -77,7 +93,7 @@ class ModelSignal(bt.Indicator):
         if self._streaming is None:
             self._streaming = StreamingPredictor(self.artifact, self.p.device, self.p.threads)
         row = np.fromiter(
-            (line[0] for line in self.features.lines),
+            (line[0] for line in self.features.model_lines),
             dtype=np.float64,
             count=self.artifact.feature_spec.n_features,
         )
@@ -98,6 +114,9 @@ class ModelSignal(bt.Indicator):
 
     # -- whole history (runonce) -----------------------------------------------------------
     def once(self, start: int, end: int) -> None:
+        # backtrader calls once(minperiod - 1, minperiod) even when the feed is shorter than
+        # minperiod: only bars that exist can be predicted.
+        end = min(end, self.data.buflen())
         if start >= end:
             return
         if self._batched is None:
@@ -106,7 +125,7 @@ class ModelSignal(bt.Indicator):
             )
         first_row = start - self.artifact.seq_len + 1
         features = np.column_stack(
-            [line_values(line, end)[first_row:] for line in self.features.lines]
+            [line_values(line, end)[first_row:] for line in self.features.model_lines]
         )
         probs = self._batched.probabilities(features, self.artifact.seq_len - 1, features.shape[0])
         write_line(self.lines.p_down, start, probs[:, 0])

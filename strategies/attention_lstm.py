@@ -10,16 +10,27 @@ import backtrader as bt
 import numpy as np
 
 from bt_attention_lstm.indicators.feature_vector import FeatureVector
+from bt_attention_lstm.indicators.features import warmup_bars
 from bt_attention_lstm.indicators.model_signal import ModelSignal
 from bt_attention_lstm.models.artifact import Artifact, load_artifact
 from bt_attention_lstm.models.errors import ConfigError
+from bt_attention_lstm.strategies.dropin_checks import (
+    warn_bar_size,
+    warn_short_feed,
+    warn_user_sizer,
+)
+from bt_attention_lstm.strategies.feed_roles import resolve_trade_datas
+from bt_attention_lstm.strategies.live_session import LiveSession
+from bt_attention_lstm.strategies.order_lifecycle import OrderLifecycle
 from bt_attention_lstm.strategies.sizing import SIZING_RULES, ConfidenceSizer, SizingInputs
 from bt_attention_lstm.strategies.trade_record import TradeRecord
 
 logger = logging.getLogger(__name__)
 
+BAR_SIZE_SAMPLE = 60  # bars of a feed read to tell its bar size (weekends and holidays included)
 
-class AttentionLSTMStrategy(bt.Strategy):
+
+class AttentionLSTMStrategy(OrderLifecycle, LiveSession, bt.Strategy):
     """Long (and optionally short) positions sized by the model's confidence.
 
     For every data feed: a ``ModelSignal`` gives confidence = p_up - p_down. Flat and
@@ -46,9 +57,29 @@ class AttentionLSTMStrategy(bt.Strategy):
       - device ("auto"), batch_size (4096), threads (1): ModelSignal's inference settings
       - periods_per_year (252): to annualise volatility for sizing
       - trade_start (None): a datetime before which bars only warm up (no orders)
+      - trade_datas (None): the feeds to trade, by name or index (or feed objects); None = every
+        feed except resampled/replayed copies of another feed, which are context only
+      - state_path (None): JSON file of the strategy's own state, saved after every change and
+        restored on start (restart safety)
+      - on_existing_position ("refuse"): units at the broker the strategy did not open, found on
+        the first tradable bar: "adopt" (protect and manage) | "ignore" | "refuse" (error)
+      - decision_log (None): a JSON-lines file of every decision and order event (INFO logs
+        carry the same records)
+      - max_order_retries (3): protective orders placed again after they die, before a position
+        that cannot be protected is closed at market
+
+    Live feeds (``islive()``): orders only on bars the feed reports LIVE, never on DELAYED
+    backfill or after CONNBROKEN/DISCONNECTED until LIVE again; features and the model warm up
+    on backfill. Every broker order event (partial fills, rejections, margin, cancels,
+    expiries) is handled: see ``strategies.order_lifecycle``. ``replaydata`` is refused.
 
     With several feeds, each data's cap is its equal-risk share (inverse trailing volatility,
-    normalised to sum to one) but never more than ``max_position``.
+    normalised to sum to one over the traded feeds already warmed up) but never more than
+    ``max_position``. Each feed trades from its own warm-up (``prenext``): a feed that starts
+    later does not hold the others back. A sizer set with ``cerebro.addsizer`` replaces the
+    plugin's sizing (a WARNING says so); a feed too short for the model, or with another bar
+    size than the model's, gets a WARNING too. ``equity_curve`` holds (datetime, portfolio
+    value) for every bar, for ``reports.report_from_strategy``.
     """
 
     alias = ("EnhancedLSTMStrategy",)
@@ -75,6 +106,11 @@ class AttentionLSTMStrategy(bt.Strategy):
         ("periods_per_year", 252.0),
         ("min_scale", 0.25),
         ("trade_start", None),
+        ("trade_datas", None),
+        ("state_path", None),
+        ("on_existing_position", "refuse"),
+        ("decision_log", None),
+        ("max_order_retries", 3),
     )
 
     def __init__(self) -> None:
@@ -82,9 +118,10 @@ class AttentionLSTMStrategy(bt.Strategy):
         if self.p.artifact is None and not self.p.model_path:
             raise ConfigError("AttentionLSTMStrategy needs model_path (an artifact directory)")
         self.artifact: Artifact = self.p.artifact or load_artifact(self.p.model_path)
+        self.trade_datas: list[bt.DataBase] = resolve_trade_datas(self.datas, self.p.trade_datas)
         self.features: dict[bt.DataBase, FeatureVector] = {}
         self.signals: dict[bt.DataBase, ModelSignal] = {}
-        for data in self.datas:
+        for data in self.trade_datas:
             # The strategy owns the FeatureVector (it reads ATR and volatility from it) and
             # lends it to ModelSignal, so features are computed once per data.
             self.features[data] = FeatureVector(data, spec=self.artifact.feature_spec)
@@ -94,6 +131,7 @@ class AttentionLSTMStrategy(bt.Strategy):
                 device=self.p.device,
                 batch_size=self.p.batch_size,
                 threads=self.p.threads,
+                threshold=self.p.threshold,
                 features=self.features[data],
             )
         self.setsizer(
@@ -105,16 +143,13 @@ class AttentionLSTMStrategy(bt.Strategy):
                 min_scale=self.p.min_scale,
             )
         )
-        self._entry_order: dict[bt.DataBase, bt.Order | None] = {d: None for d in self.datas}
-        self._exit_order: dict[bt.DataBase, bt.Order | None] = {d: None for d in self.datas}
-        self._protective: dict[bt.DataBase, list[bt.Order]] = {d: [] for d in self.datas}
-        self._order_reason: dict[int, str] = {}
-        self._open_trade: dict[bt.DataBase, TradeRecord | None] = {d: None for d in self.datas}
-        self._last_exit_bar: dict[bt.DataBase, int] = {}
-        self._entry_bar: dict[bt.DataBase, int] = {}
+        self._init_lifecycle()  # order bookkeeping (strategies.order_lifecycle)
+        self._init_live()  # gate, decision log, state (strategies.live_session)
         self.trades: list[TradeRecord] = []
         self.bars_in_market = 0
         self.bars_seen = 0
+        self.equity_curve: list[tuple[Any, float]] = []
+        self._bar_size_checked: set[int] = set()
 
     def _check_params(self) -> None:
         p = self.p
@@ -136,6 +171,7 @@ class AttentionLSTMStrategy(bt.Strategy):
             raise ConfigError(
                 f"exactbars={self.env.p.exactbars} is not supported: run Cerebro with exactbars=0"
             )
+        warn_user_sizer(self.getsizer(), ConfidenceSizer)
 
     # -- inputs for the sizer -----------------------------------------------------------------
     def _annual_vol(self, data: bt.DataBase) -> float:
@@ -157,14 +193,14 @@ class AttentionLSTMStrategy(bt.Strategy):
 
     def _risk_share(self, data: bt.DataBase) -> float:
         """Equal-risk share of this data among all feeds (1.0 with a single feed)."""
-        if len(self.datas) == 1:
+        if len(self.trade_datas) == 1:
             return 1.0
         inverse = {}
-        for d in self.datas:
-            vol = self.features[d].realized_vol_20[0] if len(d) else float("nan")
+        for d in self.trade_datas:  # a feed still warming up (or not started) takes no share
+            vol = self.features[d].realized_vol_20[0] if self._ready(d) else float("nan")
             inverse[d] = 1.0 / vol if vol > 0 and math.isfinite(vol) else 0.0
         total = sum(inverse.values())
-        return inverse[data] / total if total > 0 else 1.0 / len(self.datas)
+        return inverse[data] / total if total > 0 else 1.0 / len(self.trade_datas)
 
     def sizing_inputs(self, data: bt.DataBase) -> SizingInputs:
         return SizingInputs(
@@ -174,163 +210,73 @@ class AttentionLSTMStrategy(bt.Strategy):
         )
 
     # -- decisions ------------------------------------------------------------------------------
+    def _ready(self, data: bt.DataBase) -> bool:
+        """Whether this feed's model has its first signal (its own warm-up is over)."""
+        return len(data) >= self.signals[data]._minperiod
+
+    def prenext(self) -> None:
+        # backtrader waits for every feed's warm-up before next(); each feed trades from its own.
+        self.next()
+
+    def _check_bar_size(self, data: bt.DataBase) -> None:
+        """Once per feed, as soon as its bar spacing can be told (or its model is ready)."""
+        if id(data) in self._bar_size_checked:
+            return
+        if len(data) >= min(self.signals[data]._minperiod, BAR_SIZE_SAMPLE):
+            self._bar_size_checked.add(id(data))
+            warn_bar_size(data, self.artifact.meta)
+
     def next(self) -> None:
+        self.equity_curve.append((self.datetime.datetime(0), self.broker.getvalue()))
+        for data in self.trade_datas:
+            self._check_bar_size(data)
         if self.p.trade_start is not None and self.datetime.datetime(0) < self.p.trade_start:
             return
+        ready = [d for d in self.trade_datas if self._ready(d)]
+        if not ready:
+            return
         self.bars_seen += 1
-        if any(self.getposition(d).size for d in self.datas):
+        if any(self.getposition(d).size for d in self.trade_datas):
             self.bars_in_market += 1
-        for data in self.datas:
-            if len(data) < self.signals[data]._minperiod:
-                continue  # this feed's model is still warming up
+        for data in ready:
             self._decide(data)
 
     def _decide(self, data: bt.DataBase) -> None:
+        action, reason = self._live_checks(data) or self._choose(data)
+        if self.decisions.active:
+            self._log_decision(data, action, reason)
+        if self.state_changed:
+            self._flush_state()
+
+    def _choose(self, data: bt.DataBase) -> tuple[str, str]:
+        """Act on this bar's signal; returns (action, reason) for the decision log."""
         if self._entry_order[data] is not None or self._exit_order[data] is not None:
-            return  # an order of ours is still in flight for this data
+            return "wait", "an order is in flight"
         if self._protection_pending(data):
-            return  # an exit now could race the stops: wait until they can be cancelled
+            # an exit now could race the stops: wait until they can be cancelled
+            return "wait", "protective orders not yet accepted"
         confidence = self.signals[data].confidence[0]
         if not math.isfinite(confidence):
-            return
-        size = self.getposition(data).size
+            return "wait", "no signal"
+        size = self._owned[data]  # what this strategy owns, not the broker's whole position
         threshold = self.p.threshold
         if size > 0 and confidence <= -threshold or size < 0 and confidence >= threshold:
             self._exit(data, "signal")
-        elif size == 0 and not self._cooling_down(data):
-            if confidence >= threshold:
-                self._enter(data, long=True)
-            elif confidence <= -threshold and self.p.allow_short:
-                self._enter(data, long=False)
+            return "exit", f"confidence {confidence:+.3f} against the position"
+        if size != 0:
+            return "hold", "in position"
+        if abs(confidence) < threshold or confidence < 0 and not self.p.allow_short:
+            return "hold", f"confidence {confidence:+.3f} does not reach {threshold}"
+        if self._cooling_down(data):
+            return "wait", "cooldown after the last exit"
+        long = confidence >= threshold
+        if self._enter(data, long=long):
+            return ("buy" if long else "sell"), f"confidence {confidence:+.3f}"
+        return "hold", "the sizer gave zero units"
 
     def _cooling_down(self, data: bt.DataBase) -> bool:
         last = self._last_exit_bar.get(data)
         return last is not None and len(data) - last <= self.p.cooldown
-
-    def _enter(self, data: bt.DataBase, long: bool) -> None:
-        order = self.buy(data=data) if long else self.sell(data=data)
-        if order is not None:
-            self._entry_order[data] = order
-            logger.debug(
-                "%s: %s entry at confidence %.3f",
-                data._name,
-                "long" if long else "short",
-                self.signals[data].confidence[0],
-            )
-
-    def _exit(self, data: bt.DataBase, reason: str) -> None:
-        self._cancel_protective(data)
-        order = self.close(data=data)
-        if order is not None:
-            self._exit_order[data] = order
-            self._order_reason[order.ref] = reason
-
-    # -- protective orders --------------------------------------------------------------------
-    def _place_protective(self, data: bt.DataBase, fill_price: float, size: float) -> None:
-        long = size > 0
-        qty = abs(size)
-        exit_order = self.sell if long else self.buy
-        sign = -1.0 if long else 1.0
-        distances = []
-        if self.p.stop_loss:
-            distances.append(self.p.stop_loss * fill_price)
-        if self.p.atr_stop:
-            atr = self.features[data].atr_ratio[0] * data.close[0]
-            if math.isfinite(atr) and atr > 0:
-                distances.append(self.p.atr_stop * atr)
-        orders: list[bt.Order] = []
-        oco = None
-        if distances:
-            stop_price = fill_price + sign * min(distances)
-            oco = exit_order(data=data, size=qty, exectype=bt.Order.Stop, price=stop_price)
-            self._order_reason[oco.ref] = "stop"
-            orders.append(oco)
-        if self.p.trail_percent:
-            trail = exit_order(
-                data=data,
-                size=qty,
-                exectype=bt.Order.StopTrail,
-                trailpercent=self.p.trail_percent,
-                oco=oco,
-            )
-            self._order_reason[trail.ref] = "trail"
-            oco = oco or trail
-            orders.append(trail)
-        if self.p.take_profit:
-            tp_price = fill_price * (1.0 - sign * self.p.take_profit)
-            tp = exit_order(data=data, size=qty, exectype=bt.Order.Limit, price=tp_price, oco=oco)
-            self._order_reason[tp.ref] = "take-profit"
-            orders.append(tp)
-        self._protective[data] = orders
-        logger.debug(
-            "%s: protective orders %s",
-            data._name,
-            [(self._order_reason[o.ref], o.created.price) for o in orders],
-        )
-
-    def _cancel_protective(self, data: bt.DataBase) -> None:
-        for order in self._protective[data]:
-            if order.alive():
-                self.cancel(order)
-        # The broker only cancels orders it has accepted; keep any others for the next try.
-        self._protective[data] = [o for o in self._protective[data] if o.alive()]
-
-    def _protection_pending(self, data: bt.DataBase) -> bool:
-        """Protective orders created but not yet accepted cannot be cancelled this bar."""
-        return any(o.status in (o.Created, o.Submitted) for o in self._protective[data])
-
-    # -- notifications -----------------------------------------------------------------------
-    def notify_order(self, order: bt.Order) -> None:
-        if order.status in (order.Submitted, order.Accepted):
-            return
-        data = order.data
-        # The broker notifies clones of its orders: match by reference number, not identity.
-        if self._is(order, self._entry_order[data]):
-            self._entry_order[data] = None
-            if order.status == order.Completed:
-                self._on_entry_fill(data, order)
-            else:
-                logger.info("%s: entry order %s", data._name, order.getstatusname())
-            return
-        if order.status != order.Completed:
-            return  # a cancelled/expired protective order, or a rejected exit
-        if self._is(order, self._exit_order[data]):
-            self._exit_order[data] = None
-        reason = self._order_reason.get(order.ref, "signal")
-        if self.getposition(data).size == 0:
-            self._cancel_protective(data)  # OCO siblings and anything left: no orphan orders
-            self._close_record(data, order, reason)
-        logger.debug("%s: exit filled (%s) at %.4f", data._name, reason, order.executed.price)
-
-    @staticmethod
-    def _is(order: bt.Order, tracked: bt.Order | None) -> bool:
-        return tracked is not None and order.ref == tracked.ref
-
-    def _on_entry_fill(self, data: bt.DataBase, order: bt.Order) -> None:
-        size = order.executed.size
-        self._open_trade[data] = TradeRecord(
-            data=data._name or "data0",
-            side="long" if size > 0 else "short",
-            size=abs(size),
-            entry_time=bt.num2date(order.executed.dt),
-            entry_price=order.executed.price,
-            commission=order.executed.comm,
-        )
-        self._entry_bar[data] = len(data)
-        self._place_protective(data, order.executed.price, size)
-        logger.debug("%s: entry filled %+.4f at %.4f", data._name, size, order.executed.price)
-
-    def _close_record(self, data: bt.DataBase, order: bt.Order, reason: str) -> None:
-        record = self._open_trade[data]
-        self._open_trade[data] = None
-        self._last_exit_bar[data] = len(data)
-        if record is None:
-            return
-        record.exit_time = bt.num2date(order.executed.dt)
-        record.exit_price = order.executed.price
-        record.exit_reason = reason
-        record.commission += order.executed.comm
-        self._finish(data, record)
 
     def _finish(self, data: bt.DataBase, record: TradeRecord) -> None:
         record.bars_held = len(data) - self._entry_bar.pop(data, len(data))
@@ -342,6 +288,10 @@ class AttentionLSTMStrategy(bt.Strategy):
 
     def stop(self) -> None:
         """Record positions still open at the end, valued at the last close."""
+        self._end_session()  # save the open state first: a restart resumes from it
+        warmup, seq_len = warmup_bars(self.artifact.feature_spec), self.artifact.seq_len
+        for data in self.trade_datas:
+            warn_short_feed(data, self.signals[data]._minperiod, warmup, seq_len)
         for data, record in self._open_trade.items():
             if record is None:
                 continue
