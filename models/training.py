@@ -287,7 +287,8 @@ class Trainer:
                 train, inner, seed + m * MEMBER_SEED_STRIDE, name
             )
             calibration = calibrate(
-                self._logits(model, inner), inner_labels, samples.labels[ends]
+                self._logits(model, inner), inner_labels, samples.labels[ends],
+                block=self.config.horizon,
             )
             members.append(Member(model.cpu().eval(), calibration, epoch))
             history.extend({"fit": name, **h} for h in member_history)

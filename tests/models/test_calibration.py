@@ -1,0 +1,237 @@
+"""Calibration: vector scaling fitted by log-loss, the fallback to the class prior, folding into
+the network's head, and the calibration applied by every inference path of a saved artifact."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import bt_attention_lstm.models.artifact as artifact_mod
+from bt_attention_lstm.models.artifact import META_FILE, load_artifact, save_artifact
+from bt_attention_lstm.models.calibration import (
+    MIN_CALIBRATION_WINDOWS,
+    VectorScaling,
+    calibrate,
+    fit_vector_scaling,
+    log_loss,
+    softmax,
+)
+from bt_attention_lstm.models.errors import ArtifactError
+from bt_attention_lstm.models.feature_spec import FeatureSpec
+from bt_attention_lstm.models.fused_network import FusedAttentionLSTM
+from bt_attention_lstm.models.inference import BatchedPredictor, StreamingPredictor
+from bt_attention_lstm.models.network import AttentionLSTM, ModelConfig
+from bt_attention_lstm.models.scaling import FeatureScaler
+
+N_FEATURES = FeatureSpec().n_features
+CFG = ModelConfig(n_features=N_FEATURES, hidden=16, layers=1, heads=2, dropout=0.0, seq_len=6)
+ATOL = 1e-5
+CALIBRATION = VectorScaling((0.4, 0.7, 0.2), (0.3, -0.5, 0.1), "vector")
+
+
+def random_model(seed: int = 0) -> AttentionLSTM:
+    torch.manual_seed(seed)
+    model = AttentionLSTM(CFG)
+    with torch.no_grad():
+        for p in model.parameters():
+            if p.dim() > 1:
+                p.mul_(3.0)  # logits far from zero: a missed scale or bias would show
+    return model.eval()
+
+
+def sample_labels(probs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    u = rng.random(probs.shape[0])[:, None]
+    return (u > probs.cumsum(axis=1)).sum(axis=1)
+
+
+# -- fitting -----------------------------------------------------------------------------------
+
+
+def test_vector_scaling_recovers_known_scales_and_biases():
+    rng = np.random.default_rng(0)
+    z = rng.normal(scale=2.0, size=(40_000, 3))
+    truth = VectorScaling((0.5, 0.8, 0.3), (0.2, -0.4, 0.2), "vector")
+    labels = sample_labels(truth.probabilities(z), rng)
+    fitted = fit_vector_scaling(z, labels)
+    np.testing.assert_allclose(fitted.scale, truth.scale, atol=0.05)
+    np.testing.assert_allclose(fitted.bias, truth.bias, atol=0.05)  # both centred
+    assert fitted.kind == "vector"
+
+
+def test_scales_stay_within_zero_and_one():
+    rng = np.random.default_rng(1)
+    z = rng.normal(scale=0.3, size=(5_000, 3))  # under-confident logits want a scale > 1
+    labels = sample_labels(softmax(4.0 * z), rng)
+    fitted = fit_vector_scaling(z, labels)
+    assert all(0.0 <= s <= 1.0 for s in fitted.scale)
+    assert max(fitted.scale) == pytest.approx(1.0)
+
+
+def test_logits_without_information_fall_back_to_the_training_fold_prior():
+    rng = np.random.default_rng(2)
+    n = 4 * MIN_CALIBRATION_WINDOWS
+    z = rng.normal(scale=3.0, size=(n, 3))  # confident, and unrelated to the labels
+    labels = rng.choice(3, size=n, p=[0.3, 0.2, 0.5])
+    fold_labels = rng.choice(3, size=3 * n, p=[0.25, 0.25, 0.5])
+    chosen = calibrate(z, labels, fold_labels, block=5)
+    assert chosen.kind == "prior"
+    assert chosen.scale == (0.0, 0.0, 0.0)
+    freq = np.bincount(fold_labels, minlength=3) / fold_labels.size
+    np.testing.assert_allclose(chosen.probabilities(z), np.broadcast_to(freq, z.shape), atol=1e-12)
+    # the raw logits would have cost far more than the prior
+    assert log_loss(softmax(z), labels) > log_loss(chosen.probabilities(z), labels) + 0.5
+
+
+def test_informative_logits_keep_a_vector_scaling_that_beats_the_prior():
+    rng = np.random.default_rng(3)
+    n = 2 * MIN_CALIBRATION_WINDOWS
+    z = rng.normal(size=(n, 3))
+    labels = sample_labels(softmax(1.5 * z), rng)
+    chosen = calibrate(z, labels, labels, block=5)
+    assert chosen.kind == "vector"
+    prior = np.bincount(labels, minlength=3) / n
+    assert log_loss(chosen.probabilities(z), labels) < log_loss(
+        np.broadcast_to(prior, z.shape), labels
+    )
+
+
+def test_a_slice_too_small_to_judge_gives_the_prior():
+    rng = np.random.default_rng(4)
+    n = MIN_CALIBRATION_WINDOWS - 1
+    z = rng.normal(size=(n, 3))
+    labels = sample_labels(softmax(3.0 * z), rng)  # strongly informative, but too few windows
+    assert calibrate(z, labels, labels).kind == "prior"
+
+
+# -- folding into the head ---------------------------------------------------------------------
+
+
+def test_folded_network_equals_scaled_logits_of_the_raw_one():
+    model = random_model()
+    x = torch.randn(32, CFG.seq_len, N_FEATURES) * 2
+    with torch.no_grad():
+        raw = model(x).double().numpy()
+        folded = CALIBRATION.fold_into(model)(x).double().numpy()
+    np.testing.assert_allclose(folded, CALIBRATION.apply(raw), rtol=0, atol=ATOL)
+    np.testing.assert_allclose(
+        softmax(folded), CALIBRATION.probabilities(raw), rtol=0, atol=ATOL
+    )
+    assert not np.allclose(softmax(raw), softmax(folded), atol=1e-2)  # it did change something
+
+
+def test_identity_folds_exactly_and_leaves_the_model_alone():
+    model = random_model(1)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    folded = VectorScaling.identity().fold_into(model)
+    for name, tensor in model.state_dict().items():
+        assert torch.equal(tensor, before[name]), name
+        assert torch.equal(folded.state_dict()[name], tensor), name
+    CALIBRATION.fold_into(model)
+    for name, tensor in model.state_dict().items():
+        assert torch.equal(tensor, before[name]), name  # fold_into works on a copy
+
+
+# -- artifacts and every inference path --------------------------------------------------------
+
+
+def save_calibrated(out: Path, calibration: VectorScaling | None) -> tuple[Path, np.ndarray]:
+    rng = np.random.default_rng(5)
+    raw = rng.normal(loc=0.2, scale=1.5, size=(120, N_FEATURES))
+    calibrations = None if calibration is None else [calibration]
+    save_artifact(out, random_model(), FeatureScaler.fit(raw), FeatureSpec(), 5, {},
+                  calibrations=calibrations)
+    return out, raw
+
+
+def expected_probabilities(raw_rows: np.ndarray, scaler: FeatureScaler,
+                           calibration: VectorScaling) -> np.ndarray:
+    scaled = torch.from_numpy(scaler.transform(raw_rows))
+    windows = scaled.unfold(0, CFG.seq_len, 1).transpose(1, 2).contiguous()
+    with torch.no_grad():
+        logits = random_model()(windows.float()).double().numpy()
+    return calibration.probabilities(logits)
+
+
+def test_every_inference_path_applies_the_stored_calibration(tmp_path):
+    path, raw = save_calibrated(tmp_path / "m", CALIBRATION)
+    meta = json.loads((path / META_FILE).read_text())
+    assert meta["calibration"] == [CALIBRATION.to_dict()]
+    art = load_artifact(path)
+    assert art.calibrations == (CALIBRATION,)
+    expected = expected_probabilities(raw, art.scaler, CALIBRATION)
+    L = CFG.seq_len
+    batched = BatchedPredictor(art, "cpu").probabilities(raw, L - 1, raw.shape[0])
+    np.testing.assert_allclose(batched, expected, rtol=0, atol=ATOL)
+    streaming = StreamingPredictor(art, "cpu")
+    per_bar = []
+    for row in raw:
+        streaming.push(row)
+        if streaming.ready:
+            per_bar.append(streaming.predict())
+    np.testing.assert_allclose(np.array(per_bar), expected, rtol=0, atol=ATOL)
+    scaled = torch.from_numpy(art.scaler.transform(raw)).float()
+    windows = scaled.unfold(0, L, 1).transpose(1, 2).contiguous()
+    with torch.no_grad():
+        fused = torch.softmax(FusedAttentionLSTM(art.model)(windows), dim=-1).double().numpy()
+        module = torch.softmax(art.model(windows), dim=-1).double().numpy()
+    np.testing.assert_allclose(fused, expected, rtol=0, atol=ATOL)
+    np.testing.assert_allclose(module, expected, rtol=0, atol=ATOL)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_cuda_graphs_apply_the_calibration(tmp_path):
+    path, raw = save_calibrated(tmp_path / "m", CALIBRATION)
+    art = load_artifact(path)
+    expected = expected_probabilities(raw, art.scaler, CALIBRATION)
+    streaming = StreamingPredictor(art, "cuda", cuda_graphs=True)
+    out = []
+    for row in raw:
+        streaming.push(row)
+        if streaming.ready:
+            out.append(streaming.predict())
+    np.testing.assert_allclose(np.array(out), expected, rtol=0, atol=1e-4)
+
+
+def rewrite_meta(path: Path, change) -> None:
+    """Edit meta.json and re-sign it (its content hash), as an older or malformed writer would."""
+    meta = json.loads((path / META_FILE).read_text())
+    change(meta)
+    meta[artifact_mod.CONTENT_HASH_KEY] = artifact_mod.meta_digest(meta)
+    (path / META_FILE).write_text(json.dumps(meta))
+
+
+def test_an_artifact_without_calibration_loads_with_the_identity(tmp_path):
+    path, raw = save_calibrated(tmp_path / "m", CALIBRATION)
+    rewrite_meta(path, lambda meta: meta.pop("calibration"))
+    art = load_artifact(path)
+    assert art.calibrations == (VectorScaling.identity(),)
+    expected = expected_probabilities(raw, art.scaler, VectorScaling.identity())
+    got = BatchedPredictor(art, "cpu").probabilities(raw, CFG.seq_len - 1, raw.shape[0])
+    np.testing.assert_allclose(got, expected, rtol=0, atol=ATOL)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"scale": [1.0, 1.0], "bias": [0.0, 0.0, 0.0]},
+        {"scale": [1.0, "x", 1.0], "bias": [0.0, 0.0, 0.0]},
+        {"bias": [0.0, 0.0, 0.0]},
+        "vector",
+    ],
+)
+def test_a_malformed_calibration_is_refused(tmp_path, bad):
+    path, _ = save_calibrated(tmp_path / "m", CALIBRATION)
+    rewrite_meta(path, lambda meta: meta.__setitem__("calibration", [bad]))
+    with pytest.raises(ArtifactError, match="calibration"):
+        load_artifact(path)
+
+
+def test_a_calibration_list_of_the_wrong_length_is_refused(tmp_path):
+    path, _ = save_calibrated(tmp_path / "m", CALIBRATION)
+    rewrite_meta(path, lambda meta: meta.__setitem__("calibration", [CALIBRATION.to_dict()] * 2))
+    with pytest.raises(ArtifactError, match="calibration"):
+        load_artifact(path)
