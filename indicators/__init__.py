@@ -8,7 +8,7 @@ _EXPORTS = {
     "compute_features": "features",
     "feature_matrix": "features",
     "warmup_bars": "features",
-    "predict_frame": "predict_frame",
+    "predict_frame": "frame_predictions",  # not a module of the same name: it would shadow it
 }
 __all__ = sorted(_EXPORTS)
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
