@@ -347,14 +347,18 @@ class OrderLifecycle:
         expected = order.ref in self._expected_cancel
         self._expected_cancel.discard(order.ref)
         owned = abs(self._owned[data])
-        if expected or owned < EPS or self._exit_order[data] is not None:
+        refused = order.status in (order.Rejected, order.Margin)
+        if expected or (owned < EPS or self._exit_order[data] is not None) and not refused:
             return  # cancelled by us, or the position is being closed
-        if self._coverage(data) >= owned - EPS:
+        covered = self._coverage(data) >= owned - EPS
+        if covered and not refused:
             return  # an OCO sibling of a fill: the rest of the position is covered
         self._order_event(
             data,
             f"{self._order_reason.get(order.ref, 'protective')} order "
-            f"{order.getstatusname()}: position of {owned:g} units not fully protected",
+            f"{order.getstatusname()}: "
+            + ("a new one is already on its way" if covered
+               else f"position of {owned:g} units not fully protected"),
             warning=True,
         )
 
