@@ -1,0 +1,5 @@
+"""Paper trading: replay a price file through a live-like feed with every live safeguard on."""
+
+from bt_attention_lstm.runners.workflows.paper.session import PaperConfig, PaperResult, run_paper
+
+__all__ = ["PaperConfig", "PaperResult", "run_paper"]

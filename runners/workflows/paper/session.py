@@ -1,0 +1,123 @@
+"""One paper-trading session: a backfill, then bars released one by one, as a live feed does.
+
+The strategy runs as it would against a real store: ``LiveReplayFeed`` reports DELAYED for the
+backfill and LIVE after it, the feed gate keeps orders to LIVE bars, the decision log and the
+state file are on, and ``PaperBroker`` fills orders only against bars that arrive after them.
+The report covers the live part only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import backtrader as bt
+import pandas as pd
+
+from bt_attention_lstm.models.artifact import Artifact
+from bt_attention_lstm.models.errors import ConfigError, DataError
+from bt_attention_lstm.strategies.attention_lstm import AttentionLSTMStrategy
+from bt_attention_lstm.strategies.engine import (
+    BacktestResult,
+    BrokerConfig,
+    _collect,
+    _EquityRecorder,
+    bar_timeframe,
+)
+from bt_attention_lstm.strategies.live_feed import LiveReplayFeed
+from bt_attention_lstm.strategies.paper_broker import PaperBroker
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PaperConfig:
+    backfill: int = 300  # bars of history sent as DELAYED before LIVE
+    speed: float = 0.0  # live bars per second; 0 releases them as fast as the strategy runs
+    state_path: Path | None = None
+    decision_log: Path | None = None
+
+
+@dataclass
+class PaperResult:
+    result: BacktestResult  # the live part, in backtest.py's shape
+    live_start: pd.Timestamp
+    backfill_orders: int  # orders decided on DELAYED bars: always 0
+    decisions: int  # decisions on live bars
+
+
+class _LiveExposure(bt.Analyzer):
+    """Per bar: time and whether the strategy holds a position (exposure of the live part)."""
+
+    def start(self) -> None:
+        self.rows: list[tuple[Any, bool]] = []
+
+    def next(self) -> None:
+        held = any(self.strategy._owned.get(d, 0.0) for d in self.strategy.datas)
+        self.rows.append((self.strategy.datetime.datetime(0), bool(held)))
+
+    def get_analysis(self) -> dict[str, Any]:
+        return {"rows": self.rows}
+
+
+def _check(df: pd.DataFrame, config: PaperConfig) -> None:
+    if config.backfill < 1:
+        raise ConfigError(f"--backfill must be at least 1 bar, got {config.backfill}")
+    if config.speed < 0:
+        raise ConfigError(f"--speed must be >= 0 (live bars per second), got {config.speed}")
+    if len(df) - config.backfill < 2:
+        raise DataError(
+            f"{len(df)} bars with a backfill of {config.backfill} leave fewer than two live "
+            "bars; use a smaller --backfill or more data"
+        )
+
+
+def run_paper(
+    df: pd.DataFrame,
+    artifact: Artifact,
+    strategy_params: dict[str, Any],
+    broker: BrokerConfig,
+    config: PaperConfig,
+    name: str = "data0",
+) -> PaperResult:
+    """Replay ``df`` as a live session and collect the live part like a backtest."""
+    _check(df, config)  # a backfill too short for the model is warned about at LIVE
+    cerebro = bt.Cerebro(stdstats=False)
+    cerebro.setbroker(PaperBroker())
+    timeframe, compression = bar_timeframe(df.index)
+    feed = LiveReplayFeed(
+        dataname=df,
+        name=name,
+        backfill=config.backfill,
+        interval=1.0 / config.speed if config.speed > 0 else 0.0,
+        timeframe=timeframe,
+        compression=compression,
+    )
+    cerebro.adddata(feed)
+    cerebro.broker.setcash(broker.cash)
+    cerebro.broker.setcommission(commission=broker.commission)
+    if broker.slippage:
+        cerebro.broker.set_slippage_perc(broker.slippage)
+    params = {
+        **strategy_params,
+        "state_path": str(config.state_path) if config.state_path else None,
+        "decision_log": str(config.decision_log) if config.decision_log else None,
+    }
+    cerebro.addstrategy(AttentionLSTMStrategy, artifact=artifact, **params)
+    cerebro.addanalyzer(_EquityRecorder, _name="equity")
+    cerebro.addanalyzer(bt.analyzers.DrawDown, _name="drawdown")
+    cerebro.addanalyzer(_LiveExposure, _name="live_exposure")
+    strat = cerebro.run()[0]
+    live_start = feed.live_start
+    if live_start is None:
+        raise DataError("the session ended before its first live bar")
+    result = _collect(df, strat, live_start, broker.cash)
+    rows = strat.analyzers.live_exposure.get_analysis()["rows"]
+    live = [held for when, held in rows if pd.Timestamp(when) >= live_start]
+    result = dataclasses.replace(result, exposure=sum(live) / len(live) if live else 0.0)
+    decided = [o for o in strat.broker.orders if strat._roles.get(o.ref) in ("entry", "exit")]
+    early = sum(pd.Timestamp(bt.num2date(o.created.dt)) < live_start for o in decided)
+    return PaperResult(result, live_start, int(early), len(live))

@@ -1,0 +1,80 @@
+"""runners/paper.py: a live rehearsal on a CSV, reported like a backtest of its live part."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from bt_attention_lstm.models.data import load_ohlcv
+from bt_attention_lstm.runners.workflows.paper import PaperConfig, run_paper
+from bt_attention_lstm.strategies.engine import BrokerConfig, run_backtest
+from tests.conftest import DATA_DIR, REPO_ROOT, subprocess_env
+from tests.strategies.live_helpers import TRADING, varied_signal_artifact
+
+YHOO = DATA_DIR / "yhoo-1996-2014.txt"
+
+
+def paper(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "runners/paper.py", *args], cwd=REPO_ROOT, capture_output=True,
+        text=True, env=subprocess_env(), timeout=600,
+    )
+
+
+def test_paper_runs_as_the_readme_says_and_writes_its_report(
+    tmp_path: Path, tiny_artifact: Path,
+) -> None:
+    out = tmp_path / "paper"
+    run = paper("--data", str(YHOO), "--model", str(tiny_artifact), "--start", "2009-01-01",
+                "--end", "2011-12-31", "--backfill", "450", "--no-html", "--out", str(out))
+    assert run.returncode == 0, run.stderr
+    for name in ("metrics.json", "returns.csv", "trades.csv", "chart.png", "state.json",
+                 "decisions.jsonl"):
+        assert (out / name).is_file(), name
+    metrics = json.loads((out / "metrics.json").read_text())
+    df = load_ohlcv(YHOO).loc["2009-01-01":"2011-12-31"]
+    assert metrics["paper"]["live_start"] == str(df.index[450])
+    assert metrics["paper"]["orders_on_backfill"] == 0
+    assert metrics["period"]["bars"] == len(df) - 450
+    records = [json.loads(line) for line in (out / "decisions.jsonl").read_text().splitlines()]
+    assert {r["status"] for r in records if r["action"] != "order"} == {"DELAYED", "LIVE"}
+    assert json.loads((out / "state.json").read_text())["format"] == 1
+    assert not list(tmp_path.glob(".paper-*")), "scratch files left behind"
+
+
+def test_the_live_part_equals_a_backtest_from_the_first_live_bar(tmp_path: Path) -> None:
+    artifact = varied_signal_artifact(tmp_path / "model")
+    df = load_ohlcv(YHOO).loc["2009-06-01":"2011-12-31"]
+    broker = BrokerConfig(commission=0.001, slippage=0.0005)
+    session = run_paper(df, artifact, TRADING, broker,
+                        PaperConfig(backfill=300, state_path=tmp_path / "s.json"))
+    assert session.live_start == df.index[300] and session.backfill_orders == 0
+    backtest = run_backtest(df, artifact, TRADING, broker, trade_start=session.live_start)
+    assert len(backtest.trades) >= 5
+    pd.testing.assert_frame_equal(session.result.returns, backtest.returns, atol=1e-12)
+    pd.testing.assert_frame_equal(session.result.trades, backtest.trades.assign(data="data0"),
+                                  atol=1e-9)
+    assert session.result.exposure == pytest.approx(backtest.exposure)
+
+
+def test_a_backfill_longer_than_the_data_exits_2_and_writes_nothing(
+    tmp_path: Path, tiny_artifact: Path,
+) -> None:
+    out = tmp_path / "paper"
+    run = paper("--data", str(YHOO), "--model", str(tiny_artifact), "--start", "2011-01-01",
+                "--backfill", "100000", "--out", str(out))
+    assert run.returncode == 2
+    assert run.stderr.strip().count("\n") == 0 and "backfill" in run.stderr
+    assert not out.exists() and not list(tmp_path.glob(".paper-*"))
+
+
+def test_help_lists_the_session_flags() -> None:
+    run = paper("--help")
+    assert run.returncode == 0
+    for flag in ("--backfill", "--speed", "--state", "--decision-log", "--model", "--data"):
+        assert flag in run.stdout
