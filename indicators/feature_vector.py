@@ -37,9 +37,9 @@ class FeatureVector(bt.Indicator):
 
     minperiod is ``warmup_bars(spec) + 1``: the first bar with every feature defined.
 
-    The lines are every feature this code knows (``ta-v2``); a spec of an older set (``ta-v1``,
-    a prefix of them) fills its own lines and leaves the others NaN. ``model_lines`` are the
-    spec's lines, in the order the model reads them.
+    The lines are every feature this code knows. A spec fills ``spec.line_names`` (ta-v2: all;
+    ta-v1: its own 15, the first lines) and leaves the others NaN. ``model_lines`` are the
+    lines the model reads (``spec.names``), in order.
     """
 
     alias = ("Features",)
@@ -50,7 +50,9 @@ class FeatureVector(bt.Indicator):
     def __init__(self) -> None:
         refuse_exactbars(self)
         self.addminperiod(warmup_bars(self.p.spec) + 1)
-        self.model_lines = [getattr(self.lines, name) for name in self.p.spec.names]
+        spec = self.p.spec
+        self.spec_lines = [getattr(self.lines, name) for name in spec.line_names]
+        self.model_lines = [getattr(self.lines, name) for name in spec.names]
 
     def _ohlcv(self, end: int | None = None, size: int | None = None) -> list[np.ndarray]:
         d = self.data
@@ -70,11 +72,14 @@ class FeatureVector(bt.Indicator):
             np.asarray(line.get(size=size), dtype=np.float64)
             for line in (d.high, d.low, d.close, d.volume)
         )
-        last_row = feature_matrix(close, high, low, close, volume, spec=spec, last=1)[0]
-        for line, value in zip(self.model_lines, last_row.tolist(), strict=True):
+        last_row = feature_matrix(
+            close, high, low, close, volume, spec=spec, last=1, names=spec.line_names
+        )[0]
+        for line, value in zip(self.spec_lines, last_row.tolist(), strict=True):
             line[0] = value
 
     def once(self, start: int, end: int) -> None:
-        matrix = feature_matrix(*self._ohlcv(end=end), spec=self.p.spec)
-        for j, line in enumerate(self.model_lines):
+        spec = self.p.spec
+        matrix = feature_matrix(*self._ohlcv(end=end), spec=spec, names=spec.line_names)
+        for j, line in enumerate(self.spec_lines):
             write_line(line, start, matrix[start:end, j])

@@ -8,7 +8,7 @@ only, so the value at bar t depends on bars <= t.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -94,15 +94,18 @@ def feature_matrix(
     volume: np.ndarray,
     spec: FeatureSpec = DEFAULT_SPEC,
     last: int | None = None,
+    names: Sequence[str] | None = None,
 ) -> np.ndarray:
     """Compute the (n_bars, n_features) float64 feature matrix; warm-up rows are NaN.
 
-    Columns follow ``spec.names``. ``open_`` is accepted for a complete OHLCV signature (no
-    feature set uses it). With ``last=k`` only the last k rows are returned, with the values
-    they have in the full matrix: TA-Lib still runs over the whole input, only the per-row
-    arithmetic after it is restricted (the per-bar path needs one row).
+    Columns follow ``names``: by default ``spec.names`` (the model's inputs); a FeatureVector
+    asks for ``spec.line_names`` (every feature, the ones the strategy reads as well).
+    ``open_`` is accepted for a complete OHLCV signature (no feature set uses it). With
+    ``last=k`` only the last k rows are returned, with the values they have in the full matrix:
+    TA-Lib still runs over the whole input, only the per-row arithmetic after it is restricted
+    (the per-bar path needs one row).
     """
-    matrix = _raw_matrix(high, low, close, volume, spec, last)
+    matrix = _raw_matrix(high, low, close, volume, spec, last, names)
     first = close.shape[0] - matrix.shape[0]
     # TA-Lib returns NaN during its own warm-up; make the warm-up block uniform so that a row is
     # either fully defined or fully NaN.
@@ -117,6 +120,7 @@ def _raw_matrix(  # noqa: C901 - one flat list of feature formulas reads best in
     volume: np.ndarray,
     spec: FeatureSpec,
     last: int | None = None,
+    names: Sequence[str] | None = None,
 ) -> np.ndarray:
     """The feature columns before the warm-up rows are blanked."""
     h = np.ascontiguousarray(high, dtype=np.float64)
@@ -187,16 +191,21 @@ def _raw_matrix(  # noqa: C901 - one flat list of feature formulas reads best in
     }
     if spec.has_trend_features:
         columns.update(_trend_columns(c_all, log_return, ret_1_all, spec, first))
-    matrix = np.empty((n - first, len(spec.names)), dtype=np.float64)
-    for j, name in enumerate(spec.names):
+    wanted = spec.names if names is None else names
+    matrix = np.empty((n - first, len(wanted)), dtype=np.float64)
+    for j, name in enumerate(wanted):
         matrix[:, j] = columns[name]
     return matrix
 
 
-def compute_features(df: pd.DataFrame, spec: FeatureSpec = DEFAULT_SPEC) -> pd.DataFrame:
+def compute_features(
+    df: pd.DataFrame, spec: FeatureSpec = DEFAULT_SPEC, names: Sequence[str] | None = None
+) -> pd.DataFrame:
     """Features of an OHLCV frame (columns open, high, low, close, volume; datetime index).
 
-    The first ``warmup_bars(spec)`` rows are NaN; after them no value is NaN or infinite.
+    Columns: ``names``, by default ``spec.names`` (what the model reads); ``spec.line_names``
+    gives every feature. The first ``warmup_bars(spec)`` rows are NaN; after them no value is
+    NaN or infinite.
     """
     missing = [c for c in ("open", "high", "low", "close", "volume") if c not in df.columns]
     if missing:
@@ -208,13 +217,15 @@ def compute_features(df: pd.DataFrame, spec: FeatureSpec = DEFAULT_SPEC) -> pd.D
         df["close"].to_numpy(dtype=np.float64),
         df["volume"].to_numpy(dtype=np.float64),
         spec,
+        names=names,
     )
-    return pd.DataFrame(matrix, index=df.index, columns=list(spec.names))
+    columns = list(spec.names if names is None else names)
+    return pd.DataFrame(matrix, index=df.index, columns=columns)
 
 
 @lru_cache(maxsize=16)
 def warmup_bars(spec: FeatureSpec = DEFAULT_SPEC) -> int:
-    """Index of the first bar at which every feature is defined (the feature warm-up).
+    """Index of the first bar at which every feature of ``spec.line_names`` is defined.
 
     Found from TA-Lib's own lookbacks, by running the raw computation on a smooth series that
     keeps every indicator defined; a FeatureVector's minperiod is this plus one. ta-v1 needs 49
@@ -228,5 +239,6 @@ def warmup_bars(spec: FeatureSpec = DEFAULT_SPEC) -> int:
     close = 100.0 + 5.0 * np.sin(t / 7.0) + 0.01 * t
     high, low = close + 1.0 + 0.2 * np.cos(t), close - 1.0 - 0.2 * np.sin(t / 3.0)
     volume = 1000.0 + 100.0 * np.sin(t / 5.0)
-    defined = np.isfinite(_raw_matrix(high, low, close, volume, spec)).all(axis=1)
+    every = _raw_matrix(high, low, close, volume, spec, names=spec.line_names)
+    defined = np.isfinite(every).all(axis=1)
     return int(np.argmax(defined))

@@ -44,17 +44,24 @@ V1_FEATURE_NAMES: tuple[str, ...] = (
 RETURN_HORIZONS: tuple[int, ...] = (1, 5, 21, 63, 126, 252)
 TREND_SPANS: tuple[tuple[int, int], ...] = ((8, 24), (16, 48), (32, 96))
 
-# ta-v2 appends to ta-v1, so a v1 model's features are the first lines of every FeatureVector.
-FEATURE_NAMES: tuple[str, ...] = (
-    V1_FEATURE_NAMES
-    + tuple(f"nret_{h}" for h in RETURN_HORIZONS)
-    + tuple(f"trend_{s}_{lg}" for s, lg in TREND_SPANS)
+# What a ta-v2 model reads: scale-free trend and regime measures only. Level features (ATR,
+# realised volatility, volume z-score, band and oscillator positions) are left out of the model's
+# input: their distribution drifts between a training range and the range after it, and in
+# evaluate.py they made every model, the logistic baseline too, worse than the class prior out of
+# sample (docs/MODEL_QUALITY.md). Lim et al. (2019) feed their networks these inputs alone.
+V2_FEATURE_NAMES: tuple[str, ...] = tuple(f"nret_{h}" for h in RETURN_HORIZONS) + tuple(
+    f"trend_{s}_{lg}" for s, lg in TREND_SPANS
 )
 
-# feature set -> (version, names)
+# Every feature this code computes: the lines of a FeatureVector. ta-v2 keeps computing the ta-v1
+# features (the strategy sizes and stops with realized_vol_20 and atr_ratio), and a ta-v1 model's
+# inputs are the first lines.
+FEATURE_NAMES: tuple[str, ...] = V1_FEATURE_NAMES + V2_FEATURE_NAMES
+
+# feature set -> (version, model inputs)
 FEATURE_SETS: dict[str, tuple[int, tuple[str, ...]]] = {
     FEATURE_SET_V1: (1, V1_FEATURE_NAMES),
-    FEATURE_SET: (FEATURE_VERSION, FEATURE_NAMES),
+    FEATURE_SET: (FEATURE_VERSION, V2_FEATURE_NAMES),
 }
 
 # Below this many trailing bars, Wilder/EMA seeds still weigh more than 1e-9 on ta-v1 features.
@@ -72,7 +79,7 @@ class FeatureSpec:
 
     feature_set: str = FEATURE_SET
     version: int = FEATURE_VERSION
-    names: tuple[str, ...] = FEATURE_NAMES
+    names: tuple[str, ...] = V2_FEATURE_NAMES  # the model's inputs, in order
     rsi_period: int = 14
     macd_fast: int = 12
     macd_slow: int = 26
@@ -104,6 +111,12 @@ class FeatureSpec:
     @property
     def has_trend_features(self) -> bool:
         return self.version >= 2
+
+    @property
+    def line_names(self) -> tuple[str, ...]:
+        """Every feature computed for this spec (a FeatureVector fills these lines): the
+        model's inputs and the ta-v1 features the strategy reads."""
+        return FEATURE_NAMES if self.has_trend_features else V1_FEATURE_NAMES
 
     def min_next_history(self) -> int:
         """Trailing bars the per-bar path needs to reproduce the full-history features."""

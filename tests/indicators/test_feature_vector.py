@@ -66,7 +66,7 @@ def runs() -> dict[str, Run]:
 
 @pytest.fixture(scope="module")
 def offline(orcl_df) -> np.ndarray:
-    return compute_features(orcl_df).to_numpy()
+    return compute_features(orcl_df, names=FEATURE_NAMES).to_numpy()  # every line, not just inputs
 
 
 def test_feed_and_loader_see_the_same_bars(runs, orcl_df):

@@ -13,12 +13,19 @@ from bt_attention_lstm.models.feature_spec import (
     RETURN_HORIZONS,
     TREND_SPANS,
     V1_FEATURE_NAMES,
+    V2_FEATURE_NAMES,
     FeatureSpec,
     v1_spec,
 )
 from tests.conftest import DATA_DIR, load_market_file
 
 PRICES = ["open", "high", "low", "close"]
+
+
+def every_feature(df: pd.DataFrame, spec: FeatureSpec | None = None) -> pd.DataFrame:
+    """All features a spec computes (a FeatureVector's lines), not only the model's inputs."""
+    spec = spec or FeatureSpec()
+    return compute_features(df, spec, names=spec.line_names)
 
 
 def random_ohlcv(n: int, seed: int, start_price: float = 50.0) -> pd.DataFrame:
@@ -45,9 +52,13 @@ def first_finite_row(features: pd.DataFrame) -> int:
 
 
 def test_at_least_twelve_features_named_as_the_spec(orcl_df):
-    f = compute_features(orcl_df)
+    f = every_feature(orcl_df)
     assert len(FEATURE_NAMES) >= 12
-    assert tuple(f.columns) == FEATURE_NAMES
+    assert tuple(f.columns) == FEATURE_NAMES == FeatureSpec().line_names
+    # What the model reads: the ta-v2 inputs, the same numbers as those columns.
+    inputs = compute_features(orcl_df)
+    assert tuple(inputs.columns) == V2_FEATURE_NAMES == FeatureSpec().names
+    pd.testing.assert_frame_equal(inputs, f[list(V2_FEATURE_NAMES)])
     assert f.shape == (len(orcl_df), len(FEATURE_NAMES))
     assert f.index.equals(orcl_df.index)
     assert (f.dtypes == np.float64).all()
@@ -63,13 +74,13 @@ def test_missing_column_is_a_data_error(orcl_df):
 
 
 def test_warmup_bars_is_the_first_all_finite_row(orcl_df):
-    f = compute_features(orcl_df)
+    f = every_feature(orcl_df)
     w = warmup_bars()
     assert w == first_finite_row(f)
     assert np.isnan(f.to_numpy()[:w]).all(), "warm-up rows must be entirely NaN"
     # Also with specs of other periods and the v1 set: warmup_bars follows the spec.
     for spec in (FeatureSpec(trend_norm=126), v1_spec(sma_period=30, adx_period=10), v1_spec()):
-        f2 = compute_features(orcl_df.iloc[:600], spec)
+        f2 = every_feature(orcl_df.iloc[:600], spec)
         assert warmup_bars(spec) == first_finite_row(f2)
         assert warmup_bars(spec) != w
     # The v2 warm-up is set by its slowest oscillator: a 96-bar EMA, then a 252-bar std.
@@ -89,7 +100,7 @@ def test_warmup_bars_is_the_first_all_finite_row(orcl_df):
 )
 def test_no_nan_or_inf_after_warmup(name, fmt, spec):
     df = load_market_file(DATA_DIR / name, fmt)
-    f = compute_features(df, spec).to_numpy()
+    f = every_feature(df, spec).to_numpy()
     w = warmup_bars(spec)
     assert len(df) > w + 100
     assert np.isnan(f[:w]).all()
@@ -103,7 +114,7 @@ def test_zero_volume_gives_a_zero_volume_feature(orcl_df, spec):
     index = load_market_file(DATA_DIR / "2006-day-001.txt", "btcsv")
     assert (index["volume"] == 0).all()
     df = index if spec.version == 1 else orcl_df.assign(volume=0.0)  # ta-v2 needs more bars
-    f = compute_features(df, spec)
+    f = every_feature(df, spec)
     w = warmup_bars(spec)
     assert (f["volume_z_20"].to_numpy()[w:] == 0.0).all()
     assert np.isfinite(f.to_numpy()[w:]).all()
@@ -115,7 +126,7 @@ def test_flat_bars_stay_finite():
     # volatility, zero price std, zero oscillator std all meet a guarded division.
     df.iloc[450:520, :4] = df["close"].iloc[449]
     df.iloc[450:520, 4] = 0.0
-    f = compute_features(df)
+    f = every_feature(df)
     assert np.isfinite(f.to_numpy()[warmup_bars() :]).all()
     # With no move at all, the volatility-normalised one-bar return is exactly 0.
     assert (f["nret_1"].iloc[451:520] == 0.0).all()
@@ -133,8 +144,8 @@ def scaled_prices(df: pd.DataFrame, k: float) -> pd.DataFrame:
 @pytest.mark.parametrize("k", [10.0, 0.1, 3.0])
 def test_price_scale_leaves_every_feature_unchanged_on_continuous_prices(k):
     df = random_ohlcv(1200, seed=11)
-    a = compute_features(df).to_numpy()
-    b = compute_features(scaled_prices(df, k)).to_numpy()
+    a = every_feature(df).to_numpy()
+    b = every_feature(scaled_prices(df, k)).to_numpy()
     w = warmup_bars()
     err = np.abs(a[w:] - b[w:]).max(axis=0)
     bad = {n: e for n, e in zip(FEATURE_NAMES, err, strict=True) if e > 1e-9}
@@ -143,8 +154,8 @@ def test_price_scale_leaves_every_feature_unchanged_on_continuous_prices(k):
 
 def test_exact_binary_price_scale_leaves_every_orcl_feature_unchanged(orcl_df):
     # x8 is exact in binary floating point: any change would be a real price-level dependence.
-    a = compute_features(orcl_df).to_numpy()
-    b = compute_features(scaled_prices(orcl_df, 8.0)).to_numpy()
+    a = every_feature(orcl_df).to_numpy()
+    b = every_feature(scaled_prices(orcl_df, 8.0)).to_numpy()
     w = warmup_bars()
     np.testing.assert_allclose(b[w:], a[w:], rtol=0, atol=1e-9)
 
@@ -156,8 +167,8 @@ def test_exact_binary_price_scale_leaves_every_orcl_feature_unchanged(orcl_df):
     "float rounding; scaling ORCL by 10 flips 5 ties and moves ADX/DI by ~3e-2",
 )
 def test_decimal_price_scale_leaves_every_orcl_feature_unchanged(orcl_df):
-    a = compute_features(orcl_df).to_numpy()
-    b = compute_features(scaled_prices(orcl_df, 10.0)).to_numpy()
+    a = every_feature(orcl_df).to_numpy()
+    b = every_feature(scaled_prices(orcl_df, 10.0)).to_numpy()
     w = warmup_bars()
     err = np.abs(a[w:] - b[w:]).max(axis=0)
     bad = {n: float(e) for n, e in zip(FEATURE_NAMES, err, strict=True) if e > 1e-9}
@@ -168,8 +179,8 @@ def test_volume_scale_moves_only_the_volume_feature():
     df = random_ohlcv(800, seed=2)
     other = df.copy()
     other["volume"] = other["volume"] * 7.0
-    a = compute_features(df).to_numpy()
-    b = compute_features(other).to_numpy()
+    a = every_feature(df).to_numpy()
+    b = every_feature(other).to_numpy()
     w = warmup_bars()
     j = FEATURE_NAMES.index("volume_z_20")
     keep = [i for i in range(len(FEATURE_NAMES)) if i != j]
@@ -185,8 +196,8 @@ CUTS = [warmup_bars() - 1, warmup_bars(), warmup_bars() + 7, 333, 1000, 2500, 50
 
 @pytest.mark.parametrize("t", CUTS)
 def test_features_of_a_prefix_equal_the_full_features(orcl_df, t):
-    full = compute_features(orcl_df).to_numpy()
-    part = compute_features(orcl_df.iloc[: t + 1]).to_numpy()
+    full = every_feature(orcl_df).to_numpy()
+    part = every_feature(orcl_df.iloc[: t + 1]).to_numpy()
     assert part.shape[0] == t + 1
     np.testing.assert_array_equal(np.isnan(part), np.isnan(full[: t + 1]))
     np.testing.assert_allclose(part, full[: t + 1], rtol=0, atol=1e-12, equal_nan=True)
@@ -194,7 +205,7 @@ def test_features_of_a_prefix_equal_the_full_features(orcl_df, t):
 
 @pytest.mark.parametrize("t", [warmup_bars() + 3, 700, 3000])
 def test_changing_bars_after_t_changes_nothing_up_to_t(orcl_df, t):
-    full = compute_features(orcl_df).to_numpy()
+    full = every_feature(orcl_df).to_numpy()
     rng = np.random.default_rng(t)
     # 1) shuffle the future bars (rows keep their own OHLCV, so they stay valid)
     shuffled = orcl_df.copy()
@@ -206,7 +217,7 @@ def test_changing_bars_after_t_changes_nothing_up_to_t(orcl_df, t):
     other = random_ohlcv(n_future, seed=t, start_price=1000.0)
     replaced.iloc[t + 1 :] = other.to_numpy()
     for changed in (shuffled, replaced):
-        got = compute_features(changed).to_numpy()
+        got = every_feature(changed).to_numpy()
         np.testing.assert_allclose(got[: t + 1], full[: t + 1], rtol=0, atol=1e-12, equal_nan=True)
         assert not np.allclose(got[t + 1 :], full[t + 1 :], equal_nan=True)
 
@@ -223,9 +234,9 @@ def test_feature_matrix_is_the_numpy_core_of_compute_features(orcl_df):
 
 def test_v2_appends_trend_features_to_v1(orcl_df):
     assert FEATURE_NAMES[: len(V1_FEATURE_NAMES)] == V1_FEATURE_NAMES
-    v1 = compute_features(orcl_df, v1_spec())
-    v2 = compute_features(orcl_df)
-    assert tuple(v1.columns) == V1_FEATURE_NAMES
+    v1 = every_feature(orcl_df, v1_spec())
+    v2 = every_feature(orcl_df)
+    assert tuple(v1.columns) == V1_FEATURE_NAMES == v1_spec().names
     w = warmup_bars()
     # The ta-v1 columns are the same numbers in both sets.
     np.testing.assert_array_equal(v2[list(V1_FEATURE_NAMES)].to_numpy()[w:], v1.to_numpy()[w:])
@@ -251,7 +262,7 @@ def pandas_reference(df: pd.DataFrame, late: int) -> pd.DataFrame:
 def test_trend_features_match_an_independent_pandas_formula(orcl_df):
     late = 2500  # both EMA seeds forgotten (span 96: 0.98^2000 ~ 1e-18)
     ref = pandas_reference(orcl_df, late)
-    got = compute_features(orcl_df)[ref.columns].iloc[late:]
+    got = every_feature(orcl_df)[ref.columns].iloc[late:]
     np.testing.assert_allclose(got.to_numpy(), ref.to_numpy(), rtol=1e-7, atol=1e-7)
 
 
@@ -266,7 +277,7 @@ def test_trend_features_see_a_trend():
     names = [n for n in FEATURE_NAMES if n.startswith(("nret_6", "nret_1", "nret_2", "trend"))]
     names = [n for n in names if n not in ("nret_1", "nret_5")]
     w = warmup_bars()
-    mean_up = compute_features(up)[names].iloc[w:].mean()
-    mean_down = compute_features(down)[names].iloc[w:].mean()
+    mean_up = every_feature(up)[names].iloc[w:].mean()
+    mean_down = every_feature(down)[names].iloc[w:].mean()
     assert (mean_up > 0.5).all(), mean_up
     assert (mean_down < -0.5).all(), mean_down

@@ -21,11 +21,12 @@ property is used). A seed on which the strategy never trades has Sharpe 0 (no ed
 With n = 600, K = 4: SE_K = 0.324, bound = 0.97. (Measured over 32 seeds with this set-up:
 mean -0.05, standard deviation 0.675 per seed against the predicted 0.648.)
 
-The leaky twin replaces the ``ret_1`` feature by the label's own quantity, the forward return
-ln(C[t+H] / C[t]) (H = horizon), in training AND in the backtest (``LeakyFeatureVector`` reads
-the preloaded close array past the current bar, exactly the runonce trap of invariant 2). Its
-mean out-of-sample Sharpe must exceed twice the bound and every seed the bound itself, or this
-test could not catch a leak (measured: 3.3 .. 4.0 per seed, mean 3.7).
+The leaky twin replaces the model's first input (``nret_1``) by the label's own quantity, the
+forward return ln(C[t+H] / C[t]) (H = horizon), in training AND in the backtest
+(``LeakyFeatureVector`` reads the preloaded close array past the current bar, exactly the
+runonce trap of invariant 2). Its mean out-of-sample Sharpe must exceed twice the bound and every
+seed the bound itself, or this test could not catch a leak (measured: 3.3 .. 4.0 per seed, mean
+3.7).
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ from tests.trust.conftest import NULL_TRAIN, PPY, oos_backtest, sharpe, train_ti
 
 SEEDS = (101, 102, 103, 104)
 N_BARS, TRAIN_BARS = 1500, 900
-LEAK_COLUMN = 0  # ret_1
+LEAK_COLUMN = 0  # the model's first input (nret_1)
 HORIZON = NULL_TRAIN.horizon
 
 
@@ -65,14 +66,14 @@ def forward_return(close: np.ndarray, horizon: int) -> np.ndarray:
 
 
 class LeakyFeatureVector(FeatureVector):
-    """FeatureVector whose ret_1 line holds the forward return: reads bars after the current one
-    from the preloaded close array (in runonce mode backtrader has loaded them all)."""
+    """FeatureVector whose first model line holds the forward return: reads bars after the current
+    one from the preloaded close array (in runonce mode backtrader has loaded them all)."""
 
     def once(self, start: int, end: int) -> None:
         super().once(start, end)
         close = np.asarray(self.data.close.array, dtype=np.float64)
         leak = np.nan_to_num(forward_return(close, HORIZON), nan=0.0)
-        write_line(self.lines[LEAK_COLUMN], start, leak[start:end])
+        write_line(self.model_lines[LEAK_COLUMN], start, leak[start:end])
 
 
 def leaky_segment(frame: pd.DataFrame) -> Segment:
