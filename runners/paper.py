@@ -123,6 +123,7 @@ def _report(args: argparse.Namespace, out: Path, session, artifact, ppy: float, 
         "live_start": str(session.live_start),
         "backfill_bars": args.backfill,
         "orders_on_backfill": session.backfill_orders,
+        "rss_kb_per_bar": session.rss_kb_per_bar,
     }
     if metrics["in_sample"]:
         logger.warning(

@@ -13,7 +13,7 @@ import pytest
 from bt_attention_lstm.models.data import load_ohlcv
 from bt_attention_lstm.runners.workflows.paper import PaperConfig, run_paper
 from bt_attention_lstm.strategies.engine import BrokerConfig, run_backtest
-from tests.conftest import DATA_DIR, REPO_ROOT, subprocess_env
+from tests.conftest import DATA_DIR, ORCL_PATH, REPO_ROOT, subprocess_env
 from tests.strategies.live_helpers import TRADING, varied_signal_artifact
 
 YHOO = DATA_DIR / "yhoo-1996-2014.txt"
@@ -30,15 +30,16 @@ def test_paper_runs_as_the_readme_says_and_writes_its_report(
     tmp_path: Path, tiny_artifact: Path,
 ) -> None:
     out = tmp_path / "paper"
-    run = paper("--data", str(YHOO), "--model", str(tiny_artifact), "--start", "2009-01-01",
-                "--end", "2011-12-31", "--backfill", "450", "--no-html", "--out", str(out))
+    # The README's command, with the tiny model in place of models/output/orcl.
+    run = paper("--data", str(ORCL_PATH), "--model", str(tiny_artifact), "--start", "2008-03-24",
+                "--backfill", "450", "--no-html", "--out", str(out))
     assert run.returncode == 0, run.stderr
     for name in ("metrics.json", "returns.csv", "trades.csv", "chart.png", "state.json",
                  "decisions.jsonl"):
         assert (out / name).is_file(), name
     metrics = json.loads((out / "metrics.json").read_text())
-    df = load_ohlcv(YHOO).loc["2009-01-01":"2011-12-31"]
-    assert metrics["paper"]["live_start"] == str(df.index[450])
+    df = load_ohlcv(ORCL_PATH).loc["2008-03-24":]
+    assert metrics["paper"]["live_start"] == str(df.index[450]) == "2010-01-04 00:00:00"
     assert metrics["paper"]["orders_on_backfill"] == 0
     assert metrics["period"]["bars"] == len(df) - 450
     records = [json.loads(line) for line in (out / "decisions.jsonl").read_text().splitlines()]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,20 +48,40 @@ class PaperResult:
     live_start: pd.Timestamp
     backfill_orders: int  # orders decided on DELAYED bars: always 0
     decisions: int  # decisions on live bars
+    rss_kb_per_bar: float | None  # growth of the process's memory per live bar
+
+
+def rss_kb() -> float:
+    """Resident memory of this process in KB (Linux /proc; elsewhere the peak, from resource)."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+        return pages * os.sysconf("SC_PAGE_SIZE") / 1024.0
+    except (OSError, ValueError, IndexError):
+        import resource
+
+        return float(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
 
 class _LiveExposure(bt.Analyzer):
-    """Per bar: time and whether the strategy holds a position (exposure of the live part)."""
+    """Per bar: time and whether the strategy holds a position (exposure of the live part);
+    and the process's RSS at the first and the last live bar (memory growth per bar)."""
 
     def start(self) -> None:
         self.rows: list[tuple[Any, bool]] = []
+        self.rss: list[tuple[int, float]] = []  # (bar count, KB) at the first and last live bar
 
     def next(self) -> None:
-        held = any(self.strategy._owned.get(d, 0.0) for d in self.strategy.datas)
-        self.rows.append((self.strategy.datetime.datetime(0), bool(held)))
+        strategy = self.strategy
+        held = any(strategy._owned.get(d, 0.0) for d in strategy.datas)
+        self.rows.append((strategy.datetime.datetime(0), bool(held)))
+        if strategy.gate.status(strategy.datas[0]) == "LIVE":
+            sample = (len(self.rows), rss_kb())
+            self.rss[1:] = [sample] if self.rss else []
+            if not self.rss:
+                self.rss.append(sample)
 
     def get_analysis(self) -> dict[str, Any]:
-        return {"rows": self.rows}
+        return {"rows": self.rows, "rss": self.rss}
 
 
 def _check(df: pd.DataFrame, config: PaperConfig) -> None:
@@ -120,4 +141,8 @@ def run_paper(
     result = dataclasses.replace(result, exposure=sum(live) / len(live) if live else 0.0)
     decided = [o for o in strat.broker.orders if strat._roles.get(o.ref) in ("entry", "exit")]
     early = sum(pd.Timestamp(bt.num2date(o.created.dt)) < live_start for o in decided)
-    return PaperResult(result, live_start, int(early), len(live))
+    rss = strat.analyzers.live_exposure.get_analysis()["rss"]
+    growth = None
+    if len(rss) == 2 and rss[1][0] > rss[0][0]:
+        growth = (rss[1][1] - rss[0][1]) / (rss[1][0] - rss[0][0])
+    return PaperResult(result, live_start, int(early), len(live), growth)
