@@ -10,6 +10,8 @@ _EXPORTS = {
     "target_fraction": "sizing",
     "TradeRecords": "analyzers",
     "resolve_trade_datas": "feed_roles",
+    "LiveReplayFeed": "live_feed",
+    "PaperBroker": "paper_broker",
 }
 __all__ = sorted(_EXPORTS)
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
