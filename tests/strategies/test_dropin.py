@@ -108,8 +108,10 @@ def test_short_feed_warns_and_never_crashes(
 
 
 # -- 3. a feed that starts later does not stall the others ----------------------------------
-def _late_start(artifact: Artifact, with_yhoo: bool, runonce: bool = True) -> list[tuple]:
-    c = cerebro(runonce)
+def _late_start(
+    artifact: Artifact, with_yhoo: bool, runonce: bool = True, preload: bool = True
+) -> list[tuple]:
+    c = cerebro(runonce, preload)
     c.adddata(yahoo("nvda", "2010-01-01", "2014-09-30"), name="nvda")
     if with_yhoo:
         c.adddata(yahoo("yhoo", "2014-01-01", "2014-09-30"), name="yhoo")
@@ -125,8 +127,10 @@ def test_nvda_trades_before_a_late_feed_starts_as_if_alone(churn: Artifact) -> N
     assert {t[0] for t in both} == {"nvda", "yhoo"}  # and YHOO trades after its warm-up
 
 
-def test_late_feed_trades_agree_in_next_mode(churn: Artifact) -> None:
-    assert _late_start(churn, True, runonce=False) == _late_start(churn, True, runonce=True)
+@pytest.mark.parametrize("mode", ["next", "preload_false"])
+def test_late_feed_trades_agree_in_every_run_mode(churn: Artifact, mode: str) -> None:
+    runonce, preload = MODES[mode]
+    assert _late_start(churn, True, runonce, preload) == _late_start(churn, True)
 
 
 # -- 4. context feeds and trade_datas ---------------------------------------------------------
