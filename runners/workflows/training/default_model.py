@@ -22,7 +22,14 @@ from bt_attention_lstm.runners.workflows.training.pipeline import min_training_b
 logger = logging.getLogger(__name__)
 
 # Small enough to train in well under a minute on two cores, same architecture as the default.
+# evaluate.py measures this configuration (docs/MODEL_QUALITY.md); change both together.
 DEFAULT_TRAIN_CONFIG = TrainConfig(epochs=12, patience=3, folds=3, batch_size=128, seed=7)
+DEFAULT_MODEL_SIZES: dict[str, object] = {}
+
+
+def default_model_config(spec: FeatureSpec | None = None) -> ModelConfig:
+    """The architecture of the default model, for the current feature spec."""
+    return ModelConfig(n_features=(spec or FeatureSpec()).n_features, **DEFAULT_MODEL_SIZES)
 
 
 def cache_root() -> Path:
@@ -36,7 +43,7 @@ def cache_key(train_df: pd.DataFrame, model_config: ModelConfig, config: TrainCo
         "model": model_config.to_dict(),
         "train": config.to_dict(),
         "features": FeatureSpec().to_dict(),
-        "format": 1,
+        "format": 2,  # 2: nested CV, calibration and ensembles (issue 10)
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:24]
 
@@ -52,28 +59,35 @@ def default_model(
 ) -> tuple[Artifact, pd.Timestamp, bool]:
     """(artifact, first out-of-sample bar, whether it came from the cache)."""
     config = TrainConfig(**{**DEFAULT_TRAIN_CONFIG.to_dict(), "device": device})
-    model_config = ModelConfig(n_features=FeatureSpec().n_features)
     cut = split_point(df, train_fraction)
-    train_df = df.iloc[:cut]
+    artifact, cached = cached_model(df.iloc[:cut], default_model_config(), config, progress)
+    return artifact, df.index[cut], cached
+
+
+def cached_model(
+    train_df: pd.DataFrame, model_config: ModelConfig, config: TrainConfig, progress: bool
+) -> tuple[Artifact, bool]:
+    """(artifact trained on ``train_df`` with these configurations, whether it was cached)."""
     needed = min_training_bars(model_config, config)
     if len(train_df) < needed:
         raise DataError(
-            f"the training part ({len(train_df)} bars, {train_fraction:.0%} of the data) needs "
-            f"at least {needed} bars: use more data, a larger --train-fraction, or --model DIR"
+            f"the training part ({len(train_df)} bars) needs at least {needed} bars: use more "
+            "data, a larger --train-fraction, or --model DIR"
         )
     path = cache_root() / cache_key(train_df, model_config, config)
     if path.is_dir():
         try:
             artifact = load_artifact(path)
-            logger.info("using the cached default model %s", path)
-            return artifact, df.index[cut], True
+            logger.info("using the cached model %s", path)
+            return artifact, True
         except ArtifactError as exc:
             logger.warning("cached model %s is unusable (%s); retraining", path, exc)
     logger.info(
-        "training the default model on %d bars (%s .. %s)",
+        "training a model on %d bars (%s .. %s), seed %d",
         len(train_df),
         train_df.index[0].date(),
         train_df.index[-1].date(),
+        config.seed,
     )
     train_and_save([train_df], model_config, config, path, progress=progress)
-    return load_artifact(path), df.index[cut], False
+    return load_artifact(path), False

@@ -1,0 +1,67 @@
+"""Text tables of an evaluation (what ``evaluate.py`` prints, and docs/MODEL_QUALITY.md shows)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+
+def _pm(stat: dict[str, float], fmt: str = "{:.3f}", single: bool = False) -> str:
+    mean, sd = stat.get("mean", math.nan), stat.get("sd", math.nan)
+    if mean is None or not math.isfinite(mean):
+        return "n/a"
+    text = fmt.format(mean)
+    return text if single else f"{text} ± {fmt.format(sd)}"
+
+
+def cv_lines(result: dict[str, Any]) -> list[str]:
+    """Nested CV (first part only): mean over outer folds, then mean ± sd over seeds."""
+    lines = [
+        f"  nested CV on the first {result['train_bars']} bars (mean over outer folds; "
+        f"± sd over {len(result['seeds'])} seeds)",
+        f"    {'model':<16} {'accuracy':>17} {'log-loss':>17}",
+    ]
+    for name, row in result["cv"].items():
+        lines.append(
+            f"    {name:<16} {_pm(row['accuracy']):>17} {_pm(row['log_loss'], '{:.4f}'):>17}"
+        )
+    return lines
+
+
+def oos_lines(result: dict[str, Any]) -> list[str]:
+    oos = result["oos_log_loss"]
+    return [
+        f"  out-of-sample log-loss ({result['oos_range'][0][:10]} .. "
+        f"{result['oos_range'][1][:10]}): model {_pm(oos['model_log_loss'], '{:.4f}')}, "
+        f"prior {_pm(oos['prior_log_loss'], '{:.4f}', single=True)}, "
+        f"excess {_pm(oos['excess_log_loss'], '{:+.4f}')}",
+    ]
+
+
+def trading_lines(result: dict[str, Any]) -> list[str]:
+    lines = [
+        "  out-of-sample trading, same broker and costs (model: mean ± sd over seeds)",
+        f"    {'strategy':<16} {'Sharpe':>15} {'Sharpe SE':>15} {'PSR':>15} "
+        f"{'total return':>17} {'trades':>8}",
+    ]
+    for name, row in result["trading"].items():
+        single = len(row["runs"]) == 1
+        trades = row.get("n_trades")
+        sharpe, se = _pm(row["sharpe"], "{:.2f}", single), _pm(row["sharpe_se"], "{:.2f}", single)
+        psr, total = _pm(row["psr"], "{:.2f}", single), _pm(row["total_return"], "{:+.1%}", single)
+        n = _pm(trades, "{:.0f}", True) if trades else ""
+        lines.append(f"    {name:<16} {sharpe:>15} {se:>15} {psr:>15} {total:>17} {n:>8}")
+    return lines
+
+
+def dataset_lines(result: dict[str, Any]) -> list[str]:
+    header = (
+        f"== {result['name']}: {result['bars']} bars, trained on the first "
+        f"{result['train_bars']} ({result['train_range'][0][:10]} .. "
+        f"{result['train_range'][1][:10]}) =="
+    )
+    return [header, *cv_lines(result), *oos_lines(result), *trading_lines(result)]
+
+
+def format_report(results: list[dict[str, Any]]) -> str:
+    return "\n\n".join("\n".join(dataset_lines(r)) for r in results)
