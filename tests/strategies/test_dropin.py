@@ -134,18 +134,21 @@ def test_late_feed_trades_agree_in_every_run_mode(churn: Artifact, mode: str) ->
 
 
 # -- 4. context feeds and trade_datas ---------------------------------------------------------
-def _daily_and_weekly(artifact: Artifact, same_feed: bool = True, **params: object):  # type: ignore[no-untyped-def]
+def _daily_and_weekly(artifact: Artifact, how: str = "resampledata", **params: object):  # type: ignore[no-untyped-def]
     c = cerebro()
     daily = yahoo("yhoo", "2010-01-01", "2012-06-30")
     c.adddata(daily, name="yhoo")
-    source = daily if same_feed else yahoo("yhoo", "2010-01-01", "2012-06-30")
-    c.resampledata(source, timeframe=bt.TimeFrame.Weeks, name="yhoo-weekly")
+    if how == "replaydata":
+        c.replaydata(daily, timeframe=bt.TimeFrame.Weeks, name="yhoo-weekly")
+    else:
+        source = daily if how == "resampledata" else yahoo("yhoo", "2010-01-01", "2012-06-30")
+        c.resampledata(source, timeframe=bt.TimeFrame.Weeks, name="yhoo-weekly")
     return run(c, artifact, **params)
 
 
-@pytest.mark.parametrize("same_feed", [True, False], ids=["resampledata", "second-feed"])
-def test_resampled_copy_is_context_and_not_traded(churn: Artifact, same_feed: bool) -> None:
-    strategy = _daily_and_weekly(churn, same_feed)
+@pytest.mark.parametrize("how", ["resampledata", "second-feed", "replaydata"])
+def test_resampled_copy_is_context_and_not_traded(churn: Artifact, how: str) -> None:
+    strategy = _daily_and_weekly(churn, how)
     assert [d._name for d in strategy.trade_datas] == ["yhoo"]
     alone = cerebro()
     alone.adddata(yahoo("yhoo", "2010-01-01", "2012-06-30"), name="yhoo")
