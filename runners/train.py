@@ -68,8 +68,8 @@ def print_fold_table(result: TrainingResult) -> None:
     members = f"{k} members, probabilities averaged; " if k > 1 else ""
     calibration = "/".join(sorted(set(summary["final_calibration"])))
     print(
-        f"final model: {members}trained on the whole range but its latest slice, which chose "
-        f"{result.final_epochs} epoch(s) and the calibration ({calibration})"
+        f"final model: {members}{result.final_epochs} epoch(s) and the calibration "
+        f"({calibration}) chosen on the latest slice of the range"
     )
 
 

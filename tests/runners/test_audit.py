@@ -132,18 +132,33 @@ def test_json_is_strict_and_consistent(audits):
     assert not [p for p in root.iterdir() if p.name.startswith(".")]  # no temp files left
 
 
+def test_the_training_cv_verdict_comes_from_the_artifact(audits):
+    for name in ("edge", "walk"):
+        report, stdout = audits[name]["json"], audits[name]["stdout"]
+        cv = report["training_cv"]
+        meta = load_artifact(report["model"]["path"]).meta["cv"]
+        assert cv["folds"] == TRAIN.folds == len(meta["table"]["folds"])
+        assert cv["model_log_loss"] == meta["table"]["mean"]["attention_lstm"]["log_loss"]
+        row = next(line for line in stdout.splitlines() if line.startswith("training CV"))
+        assert row.rstrip().endswith("PASS" if cv["passed"] else "FAIL")
+        assert cv["passed"] == (not cv["warnings"])
+        for warning in cv["warnings"]:
+            assert f"WARNING: {warning}" in stdout
+
+
 # -- the causality check can fail ------------------------------------------------------------------
 
 
 class CentredFeatureVector(FeatureVector):
-    """A leak: ret_1 replaced by a centred 5-bar mean of returns, reading 2 bars ahead."""
+    """A leak: the first model input replaced by a centred 5-bar mean of returns, reading 2 bars
+    ahead."""
 
     def once(self, start: int, end: int) -> None:
         super().once(start, end)
         close = np.asarray(self.data.close.array, dtype=np.float64)  # the whole preloaded array
         ret = np.diff(np.log(close), prepend=np.nan)
         centred = pd.Series(ret).rolling(5, center=True, min_periods=1).mean().to_numpy()
-        write_line(self.lines[0], start, centred[start:end])
+        write_line(self.model_lines[0], start, centred[start:end])
 
 
 def test_the_causality_check_passes_on_the_real_indicators(orcl_df, tiny_artifact):

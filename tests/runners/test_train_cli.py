@@ -101,6 +101,18 @@ def test_the_printed_table_and_warning_match_meta_json(trained):
         assert any("class prior" in line for line in warned)
 
 
+def test_audit_reads_the_same_verdict_from_the_artifact(trained):
+    from bt_attention_lstm.runners.workflows.training.cv_report import cv_check
+
+    proc, out = trained
+    assert proc.returncode == 0, proc.stderr
+    check = cv_check(load_artifact(out).meta)
+    printed = [line.removeprefix("WARNING: ") for line in proc.stdout.splitlines()
+               if line.startswith("WARNING:")]
+    assert check is not None and check["warnings"] == printed
+    assert check["passed"] == (not printed)
+
+
 def test_the_artifact_written_by_train_loads(trained):
     proc, out = trained
     assert proc.returncode == 0, proc.stderr

@@ -40,6 +40,7 @@ from bt_attention_lstm.runners.workflows.audit.core import (
     surrogate_test,
     verdict,
 )
+from bt_attention_lstm.runners.workflows.training.cv_report import cv_check, cv_check_text
 from bt_attention_lstm.strategies.engine import BrokerConfig, run_backtest
 
 MIN_TRADED_BARS = 20
@@ -93,9 +94,12 @@ def _row(check: str, value: str, ok: bool | None) -> None:
 
 
 def print_report(causality: CausalityResult, overlap: OverlapResult, summary: BacktestSummary,
-                 surrogates: SurrogateResult | None, final: str) -> None:
+                 surrogates: SurrogateResult | None, final: str,
+                 cv: dict[str, Any] | None = None) -> None:
     print()
     print(f"{'check':<22}{'result':<58}verdict")
+    if cv is not None:  # from the artifact's meta.json: the nested CV of its training run
+        _row(f"training CV ({cv['folds']} folds)", cv_check_text(cv), cv["passed"])
     _row("causality (runonce)",
          f"max |deviation| {causality.max_deviation:.3g} over {len(causality.cuts)} cuts",
          causality.passed)
@@ -120,6 +124,8 @@ def print_report(causality: CausalityResult, overlap: OverlapResult, summary: Ba
         _row("", f"{label}", None)
         _row("", f"surrogate Sharpe mean {sum(sharpes) / len(sharpes):.2f}, max {max(sharpes):.2f}",
              None)
+    for warning in (cv or {}).get("warnings", []):
+        print(f"WARNING: {warning}")
     print(f"\nverdict: {final}")
 
 
@@ -166,7 +172,8 @@ def run_audit(args: argparse.Namespace) -> int:
     print(f"audit of model {artifact.path} ({artifact.weights_sha256[:8]}) on "
           f"{Path(str(df.attrs.get('source', 'data'))).name}: {day(index[0])} .. "
           f"{day(index[-1])}, {len(index)} bars traded ({ppy:.0f} bars/year)")
-    print_report(causality, overlap, summary, surrogates, final)
+    cv = cv_check(artifact.meta)
+    print_report(causality, overlap, summary, surrogates, final, cv)
     if args.json:
         write_json(Path(args.json), {
             "data": {
@@ -179,6 +186,7 @@ def run_audit(args: argparse.Namespace) -> int:
             "out_of_sample": {**asdict(overlap), "passed": overlap.passed},
             "backtest": {**asdict(summary), "psr_passed": summary.psr_passed},
             "surrogates": surrogates.to_dict() if surrogates is not None else None,
+            "training_cv": cv,
             "verdict": final,
         })
         print(f"json: {args.json}")

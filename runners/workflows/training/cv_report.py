@@ -46,3 +46,35 @@ def cv_table_lines(cv: dict[str, Any]) -> list[str]:
 
 def warning_lines(cv: dict[str, Any]) -> list[str]:
     return [f"WARNING: {w}" for w in cv_warnings(cv)]
+
+
+def cv_check(meta: dict[str, Any]) -> dict[str, Any] | None:
+    """The training CV verdict of an artifact's meta.json, for audit.py: the mean log-loss of
+    the model, the prior and the best baseline, whether the model beat them, and the WARNING
+    lines. None for an artifact whose meta.json holds no baseline table."""
+    cv = meta.get("cv")
+    table = cv.get("table") if isinstance(cv, dict) else None
+    if not isinstance(table, dict) or MODEL_NAME not in table.get("mean", {}):
+        return None
+    mean = table["mean"]
+    others = {n: v["log_loss"] for n, v in mean.items() if n not in (MODEL_NAME, "prior")}
+    best = min(others, key=others.__getitem__) if others else None
+    warnings = cv_warnings(cv)
+    return {
+        "model_log_loss": mean[MODEL_NAME]["log_loss"],
+        "prior_log_loss": mean["prior"]["log_loss"] if "prior" in mean else None,
+        "best_baseline": best,
+        "best_baseline_log_loss": others.get(best) if best else None,
+        "folds": len(table.get("folds", [])),
+        "warnings": warnings,
+        "passed": not warnings,
+    }
+
+
+def cv_check_text(check: dict[str, Any]) -> str:
+    text = f"log-loss {check['model_log_loss']:.4f}"
+    if check["prior_log_loss"] is not None:
+        text += f", prior {check['prior_log_loss']:.4f}"
+    if check["best_baseline"]:
+        text += f", {check['best_baseline']} {check['best_baseline_log_loss']:.4f}"
+    return text
