@@ -55,3 +55,18 @@ def test_nothing_is_formatted_when_the_log_is_off(artifact: Artifact) -> None:
     cerebro, _ = live_cerebro(yhoo("2010-01-01", "2010-12-31"), artifact, backfill=150)
     strat = cerebro.run()[0]
     assert not strat.decisions.active
+
+
+def test_a_data_gap_on_live_bars_is_warned(
+    artifact: Artifact, tmp_path: Path, caplog: pytest.LogCaptureFixture,
+) -> None:
+    df = yhoo("2010-01-01", "2010-12-31")
+    gapped = df.drop(df.index[200:210])  # two weeks of live bars never arrive
+    path = tmp_path / "decisions.jsonl"
+    cerebro, _ = live_cerebro(gapped, artifact, backfill=150, decision_log=str(path))
+    with caplog.at_level(logging.WARNING):
+        cerebro.run()
+    gaps = [r.getMessage() for r in caplog.records if "data gap" in r.getMessage()]
+    assert len(gaps) == 1 and str(df.index[210].date()) in gaps[0]
+    events = [json.loads(line) for line in path.read_text().splitlines()]
+    assert any(r["action"] == "order" and "data gap" in r["reason"] for r in events)

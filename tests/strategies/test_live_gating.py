@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import backtrader as bt
 import numpy as np
 import pandas as pd
 import pytest
 
 from bt_attention_lstm.models.artifact import Artifact
 from bt_attention_lstm.strategies.engine import BrokerConfig, run_backtest
+from bt_attention_lstm.strategies.paper_broker import PaperBroker
 from tests.strategies.live_helpers import (
     TRADING,
     decision_orders,
@@ -81,3 +83,19 @@ def test_backtest_feeds_are_not_gated(artifact: Artifact, tmp_path: Path) -> Non
     df = yhoo()
     result = run_backtest(df, artifact, TRADING, BrokerConfig(commission=0.001, slippage=0.0))
     assert len(result.trades) >= 10
+
+
+def test_paper_broker_never_fills_an_order_inside_the_bar_it_was_placed_on(
+    artifact: Artifact,
+) -> None:
+    """A plain BackBroker, run again on each empty poll of a live feed, does exactly that."""
+
+    def same_bar_fills(broker: bt.brokers.BackBroker) -> int:
+        cerebro, _ = live_cerebro(yhoo(), artifact, backfill=300, broker=broker)
+        strat = cerebro.run()[0]
+        done = [o for o in strat.broker.orders if o.status == o.Completed]
+        assert len(done) >= 8
+        return sum(o.executed.dt == o.created.dt for o in done)
+
+    assert same_bar_fills(bt.brokers.BackBroker()) > 0
+    assert same_bar_fills(PaperBroker()) == 0
