@@ -15,6 +15,7 @@ compares the broker's position with what the strategy owns:
 from __future__ import annotations
 
 import logging
+import math
 from datetime import datetime
 from typing import Any
 
@@ -46,6 +47,17 @@ def _ref(order: bt.Order | None) -> int | None:
     return order.ref if order is not None and order.alive() else None
 
 
+def _finite(values: dict[str, Any]) -> dict[str, Any]:
+    """NaN and infinities -> None: the state file is strict JSON."""
+    return {k: None if isinstance(v, float) and not math.isfinite(v) else v
+            for k, v in values.items()}
+
+
+def _given(values: dict[str, Any]) -> dict[str, Any]:
+    """Drop the None values, so the dataclass defaults (NaN) come back."""
+    return {k: v for k, v in values.items() if v is not None}
+
+
 def snapshot(strategy: Any) -> dict[str, Any]:
     """The strategy's own state, JSON-ready."""
     datas: dict[str, Any] = {}
@@ -53,7 +65,7 @@ def snapshot(strategy: Any) -> dict[str, Any]:
         record: TradeRecord | None = strategy._open_trade[data]
         trade = None
         if record is not None:
-            trade = record.to_dict()
+            trade = _finite(record.to_dict())
             trade["entry_time"] = _iso(record.entry_time)
             trade["exit_time"] = None
         levels = strategy._levels[data]
@@ -61,7 +73,7 @@ def snapshot(strategy: Any) -> dict[str, Any]:
         datas[_name(strategy, data)] = {
             "owned": strategy._owned[data],
             "trade": trade,
-            "exits": vars(tally).copy() if record is not None else None,
+            "exits": _finite(vars(tally)) if record is not None else None,
             "levels": vars(levels).copy() if levels is not None else None,
             "last_exit_time": _iso(strategy._last_exit_time.get(data)),
             "orders": {
@@ -82,10 +94,10 @@ def restore(strategy: Any, state: dict[str, Any]) -> None:
             continue
         strategy._owned[data] = float(entry.get("owned", 0.0))
         if entry.get("trade"):
-            trade = dict(entry["trade"])
+            trade = _given(entry["trade"])
             trade["entry_time"] = _time(trade.get("entry_time"))
             strategy._open_trade[data] = TradeRecord(**trade)
-            strategy._exits[data] = FillTally(**(entry.get("exits") or {}))
+            strategy._exits[data] = FillTally(**_given(entry.get("exits") or {}))
         if entry.get("levels"):
             strategy._levels[data] = ProtectLevels(**entry["levels"])
         if entry.get("last_exit_time"):

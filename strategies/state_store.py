@@ -47,7 +47,9 @@ class StateStore:
 
     def save(self, state: dict[str, Any]) -> bool:
         """Write ``state`` if it differs from what is on disk; True when written."""
-        text = json.dumps({"format": STATE_FORMAT, **state}, sort_keys=True, indent=1)
+        text = json.dumps(
+            {"format": STATE_FORMAT, **state}, sort_keys=True, indent=1, allow_nan=False
+        )
         if text == self._last_written:
             return False
         self.path.parent.mkdir(parents=True, exist_ok=True)
