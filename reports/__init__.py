@@ -1,7 +1,8 @@
 """Reporting layer: backtest returns and trades (pandas) -> metrics, chart, tear sheet, files.
 
-A leaf library: it takes pandas objects and imports none of strategies, indicators or models
-(``lazy_exports`` is a torch-free helper). Names are exported lazily.
+It takes pandas objects and imports neither strategies nor indicators, nor torch: from models
+only the torch-free helpers (``lazy_exports``, ``timefmt``, ``data`` for bar frequencies).
+``report_from_strategy`` reads a finished strategy duck-typed. Names are exported lazily.
 """
 
 from bt_attention_lstm.models.lazy_exports import lazy_exports
