@@ -50,8 +50,8 @@ class FeedGate:
 
     def update(self, data: bt.DataBase, status: int) -> None:
         """Record a ``notify_data`` status; log what it means for trading."""
-        if data not in self._status:
-            return
+        if data not in self._status or not data.islive():
+            return  # a historical feed's statuses (some send them) never gate a backtest
         name = data._getstatusname(status)
         previous = self._status[data]
         self._status[data] = name

@@ -87,6 +87,11 @@ def snapshot(strategy: Any) -> dict[str, Any]:
 
 def restore(strategy: Any, state: dict[str, Any]) -> None:
     """Load a snapshot's per-data state (orders of the old session are only reported)."""
+    if state.get("model_sha256") not in (None, strategy.artifact.weights_sha256):
+        logger.warning(
+            "the state file was saved by another model (weights %s); its positions and levels "
+            "are restored as they are", str(state.get("model_sha256"))[:8],
+        )
     saved = state.get("datas", {})
     for data in strategy.datas:
         entry = saved.get(_name(strategy, data))

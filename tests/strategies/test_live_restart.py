@@ -48,7 +48,7 @@ def test_restart_resumes_without_a_second_entry_and_keeps_the_stop(
     data1 = s1.datas[0]
     held = first.broker.getposition(data1)
     assert held.size > 0 and len(_roles(s1, "entry")) == 1
-    saved = json.loads(state.read_text())["datas"]["yhoo"]
+    saved = json.loads(state.read_text(), parse_constant=pytest.fail)["datas"]["yhoo"]
     assert saved["owned"] == held.size
     assert saved["levels"]["stop"] == pytest.approx(held.price * 0.95)
     # Written when something changed (orders, fills), not on each of the 80 live bars.
