@@ -14,9 +14,9 @@ from typing import TypeAlias
 
 import numpy as np
 import pandas as pd
-import quantstats as qs
 
 from bt_attention_lstm.reports.errors import ReportError
+from bt_attention_lstm.reports.quantstats_import import qs
 from bt_attention_lstm.reports.stats import probabilistic_sharpe_ratio
 
 logger = logging.getLogger(__name__)

@@ -25,11 +25,12 @@ import warnings
 from os import PathLike
 from pathlib import Path
 
+import matplotlib
 import pandas as pd
-import quantstats as qs
 
 from bt_attention_lstm.reports.analyzers import to_naive_index
 from bt_attention_lstm.reports.errors import ReportError
+from bt_attention_lstm.reports.quantstats_import import QUANTSTATS_RC, qs
 
 # quantstats asks for Arial, absent on most Linux machines: one "findfont" line per chart.
 logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
@@ -70,7 +71,8 @@ def write_tearsheet(
 
     # quantstats and matplotlib emit dozens of deprecation warnings per report: keep them
     # out of the user's terminal but available in debug logs.
-    with warnings.catch_warnings(record=True) as caught:
+    # quantstats' own style for its figures, without leaving it in the user's rcParams.
+    with warnings.catch_warnings(record=True) as caught, matplotlib.rc_context(QUANTSTATS_RC):
         warnings.simplefilter("always")
         qs.reports.html(
             strategy,

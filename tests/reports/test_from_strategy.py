@@ -107,14 +107,17 @@ def test_report_from_something_else_is_refused(tmp_path: Path) -> None:
     assert not (tmp_path / "nope").exists()
 
 
-def test_importing_the_plugin_keeps_the_users_matplotlib_backend() -> None:
+def test_importing_the_plugin_keeps_the_users_matplotlib_backend_and_style() -> None:
     code = (
         "import matplotlib\n"
+        "before = {k: repr(v) for k, v in matplotlib.rcParams.items() if k != 'backend'}\n"
         "import bt_attention_lstm.reports as r, bt_attention_lstm.strategies as s\n"
         "import bt_attention_lstm.indicators as i, bt_attention_lstm.models as m\n"
         "for name in r.__all__: getattr(r, name)\n"
         "for name in s.__all__: getattr(s, name)\n"
         "for name in i.__all__: getattr(i, name)\n"
+        "after = {k: repr(v) for k, v in matplotlib.rcParams.items() if k != 'backend'}\n"
+        "assert after == before, {k for k in before if before[k] != after.get(k)}\n"
         "print(matplotlib.get_backend())\n"
     )
     done = subprocess.run(
