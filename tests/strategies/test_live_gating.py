@@ -99,3 +99,17 @@ def test_paper_broker_never_fills_an_order_inside_the_bar_it_was_placed_on(
 
     assert same_bar_fills(bt.brokers.BackBroker()) > 0
     assert same_bar_fills(PaperBroker()) == 0
+
+
+def test_backtest_run_modes_agree_with_stops_trails_and_targets(artifact: Artifact) -> None:
+    """The order lifecycle keeps runonce, next mode and preload=False trade for trade."""
+    params = {**TRADING, "trail_percent": 0.08, "take_profit": 0.12, "allow_short": True}
+    broker = BrokerConfig(commission=0.001, slippage=0.0005)
+    outcomes = []
+    for runonce, preload in ((True, True), (False, True), (False, False)):
+        result = run_backtest(yhoo(), artifact, params, broker, runonce=runonce,
+                              preload=preload)
+        outcomes.append((round(result.final_value, 6), result.trades.to_dict("records")))
+    assert outcomes[0] == outcomes[1] == outcomes[2]
+    reasons = {t["exit_reason"] for t in outcomes[0][1]}
+    assert len(outcomes[0][1]) >= 10 and {"signal", "stop"} <= reasons
