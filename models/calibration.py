@@ -37,7 +37,7 @@ PROB_FLOOR = 1e-6  # class frequencies are floored so that log(0) never becomes 
 # The model must beat the prior on the inner slice by this many standard errors of the mean
 # per-window log-loss difference (overlapping labels make the errors correlated, so the true
 # standard error is larger: this is a lenient bar, not a strict test).
-GATE_SE = 2.0
+GATE_SE = 1.5
 # Below this many held-out windows the gate cannot tell a weak model from the prior (on random
 # walks, slices of 60-170 windows let through fits that cost 0.03-0.07 of log-loss out of sample).
 MIN_CALIBRATION_WINDOWS = 200

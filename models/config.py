@@ -52,8 +52,7 @@ class TrainConfig:
 
     ``inner_fraction``: the latest share of each training fold that chooses the epoch and the
     calibration (nested CV, ``models.nested_cv``). ``ensemble``: independently seeded members
-    whose probabilities are averaged inside one artifact. ``refit``: retrain a calibrated member
-    on the whole fold (inner slice included) for the epochs chosen on the inner slice.
+    whose probabilities are averaged inside one artifact.
     """
 
     epochs: int = 30
@@ -69,7 +68,6 @@ class TrainConfig:
     device: str = "auto"
     ensemble: int = 1
     inner_fraction: float = 0.2
-    refit: bool = False
 
     def __post_init__(self) -> None:
         positive = ("epochs", "batch_size", "patience", "folds", "horizon", "ensemble")

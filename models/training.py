@@ -3,16 +3,21 @@ the final model (one network, or an ensemble of independently seeded ones).
 
 Inputs are one feature array and one label array per symbol (``Segment``); windows never cross a
 segment's boundary and each scaler is fitted on the rows its training windows cover, nothing
-else. Every choice (the epoch, by early stopping, and the calibration) is made on the inner slice
-of a training fold (``models.nested_cv``); each outer validation fold is scored once. The final
-model is the same procedure run on the whole range, so the fold table scores exactly the
-procedure that built the shipped model. By default the shipped network is the one its
-calibration was fitted on, so its weights never see the final inner slice. With ``refit`` a
-member whose calibration keeps the network (not the bare prior) is retrained with the same seed
-for the chosen epochs on every window, the inner slice included (the latest bars matter when
-regimes persist), and keeps the inner slice's calibration, as scikit-learn's
-``CalibratedClassifierCV(ensemble=False)`` does; on random walks that transfer let through
-calibrations that cost 0.04 of log-loss, hence off by default.
+else.
+
+Cross-validation is nested (``models.nested_cv``): in each outer fold the epoch (early stopping)
+and the calibration are chosen on the inner slice of its training fold, and the outer validation
+fold is then scored once, beside the baselines. The final model uses what the CV found, never
+data a reported figure is computed from at the time it is computed:
+
+- it trains on every window (the latest bars included: they matter most when regimes persist)
+  for the median of the epochs the inner slices chose;
+- its calibration is fitted on the fold networks' out-of-fold logits, pooled over the outer
+  folds (many more windows and regimes than one inner slice), and anchored at the class
+  frequencies of the whole range; it falls back to that prior unless it beats it there
+  (``models.calibration.calibrate``). As in scikit-learn's ``CalibratedClassifierCV(ensemble=
+  False)``, the calibrator fitted on cross-validated predictions is applied to the refitted
+  network.
 """
 
 from __future__ import annotations
@@ -81,6 +86,15 @@ class Member:
     model: AttentionLSTM
     calibration: VectorScaling
     epoch: int
+
+
+@dataclass
+class _OutOfFold:
+    """Raw logits of each member's fold networks on their outer validation windows, and the
+    labels of those windows, fold after fold."""
+
+    logits: list[list[np.ndarray]]  # [member][fold] -> (n_val, n_classes)
+    labels: list[np.ndarray]  # [fold] -> (n_val,)
 
 
 @dataclass
@@ -195,43 +209,58 @@ class Trainer:
         """The outer folds only: the model and the baselines, each fold scored once."""
         samples = _Samples(segments, self.model_config.seq_len)
         with _deterministic():
-            return self._cross_validate(samples)
+            return self._cross_validate(samples)[0]
 
     def fit(self, segments: Sequence[Segment]) -> TrainingResult:
-        """Cross-validate, then build the final model by the same procedure on every window."""
+        """Cross-validate, then build the final model from what the CV chose (module docs)."""
         samples = _Samples(segments, self.model_config.seq_len)
         with _deterministic():
-            report = self._cross_validate(samples)
-            all_idx = np.arange(len(samples))
-            scaler, _, members, history = self._fit_members(
-                samples, all_idx, self.config.seed + FINAL_SEED_OFFSET, "final"
+            report, out_of_fold = self._cross_validate(samples)
+            epochs = max(1, int(round(float(np.median(
+                [e for f in report.folds for e in f.chosen_epochs]
+            )))))
+            ends = samples.ends
+            scaler = FeatureScaler.fit(samples.features[samples.covered_rows(ends)])
+            everything = WindowBatches(
+                scaler.transform(samples.features), samples.labels, ends, samples.seq_len
             )
-        epochs = [m.epoch for m in members]
+            oof_labels = np.concatenate(out_of_fold.labels)
+            members, calibrations = [], []
+            for m in range(self.config.ensemble):
+                name = "final" if self.config.ensemble == 1 else f"final member {m + 1}"
+                seed = self.config.seed + FINAL_SEED_OFFSET + m * MEMBER_SEED_STRIDE
+                members.append(self._trained_for(everything, epochs, seed, name).cpu())
+                calibrations.append(calibrate(
+                    np.concatenate(out_of_fold.logits[m]), oof_labels, samples.labels[ends],
+                    block=self.config.horizon,
+                ))
         return TrainingResult(
-            members=[m.model for m in members],
-            calibrations=[m.calibration for m in members],
+            members=members,
+            calibrations=calibrations,
             scaler=scaler,
             cv=report,
-            final_epochs=max(1, int(round(float(np.median(epochs))))),
-            final_chosen_epochs=epochs,
-            history=report.history + history,
+            final_epochs=epochs,
+            final_chosen_epochs=[epochs] * len(members),
+            history=report.history,
         )
 
     # -- nested CV ------------------------------------------------------------------------
-    def _cross_validate(self, samples: _Samples) -> CVReport:
+    def _cross_validate(self, samples: _Samples) -> tuple[CVReport, _OutOfFold]:
         times = samples.bar_times[samples.ends]
         folds, history = [], []
+        out_of_fold = _OutOfFold([[] for _ in range(self.config.ensemble)], [])
         for k, (tr, va) in enumerate(
             time_series_folds(times, self.config.folds, self.config.horizon)
         ):
-            result, fold_history = self._run_fold(samples, k, tr, va)
+            result, fold_history = self._run_fold(samples, k, tr, va, out_of_fold)
             folds.append(result)
             history.extend(fold_history)
         counts = np.bincount(samples.labels[samples.ends], minlength=len(CLASS_NAMES))
-        return CVReport(folds, counts.tolist(), history)
+        return CVReport(folds, counts.tolist(), history), out_of_fold
 
     def _run_fold(
-        self, samples: _Samples, k: int, tr: np.ndarray, va: np.ndarray
+        self, samples: _Samples, k: int, tr: np.ndarray, va: np.ndarray,
+        out_of_fold: _OutOfFold | None = None,
     ) -> tuple[FoldResult, list[dict[str, float]]]:
         scaler, inner_start, members, history = self._fit_members(
             samples, tr, self.config.seed + k, f"fold {k + 1}"
@@ -240,8 +269,16 @@ class Trainer:
         scaled = scaler.transform(samples.features)
         val = WindowBatches(scaled, samples.labels, val_ends, samples.seq_len)
         y_train, y_val = samples.labels[train_ends], samples.labels[val_ends]
-        # The outer fold is used here and nowhere else: once, with what the inner slice chose.
-        probs = {MODEL_NAME: self._probabilities(members, val)}
+        # The outer fold is scored here once, with what the inner slice chose. Its raw logits
+        # are kept for the final model's calibration (fitted after the whole table exists).
+        logits = [self._logits(m.model, val) for m in members]
+        if out_of_fold is not None:
+            for m, member_logits in enumerate(logits):
+                out_of_fold.logits[m].append(member_logits)
+            out_of_fold.labels.append(samples.labels[val_ends])
+        probs = {MODEL_NAME: np.mean(
+            [m.calibration.probabilities(z) for m, z in zip(members, logits, strict=True)], axis=0
+        )}
         L = samples.seq_len
         probs.update(
             baseline_probabilities(
@@ -296,12 +333,6 @@ class Trainer:
                 self._logits(model, inner), inner_labels, samples.labels[ends],
                 block=self.config.horizon,
             )
-            if self.config.refit and any(s != 0.0 for s in calibration.scale):
-                # The same seed and epoch count on every window, the latest ones included; a
-                # prior calibration (all scales 0) ignores the network, so no refit is needed.
-                everything = WindowBatches(scaled, samples.labels, ends, samples.seq_len)
-                model = self._trained_for(everything, epoch, seed + m * MEMBER_SEED_STRIDE,
-                                          f"{name} refit")
             members.append(Member(model.cpu().eval(), calibration, epoch))
             history.extend({"fit": name, **h} for h in member_history)
         inner_start = int(samples.bar_times[ends[inner_va[0]]])
@@ -351,11 +382,6 @@ class Trainer:
         labels = inner.labels[inner.end_index]
         logits = self._logits(model, inner)
         return log_loss(fit_vector_scaling(logits, labels).probabilities(logits), labels)
-
-    def _probabilities(self, members: Sequence[Member], batches: WindowBatches) -> np.ndarray:
-        """The members' calibrated probabilities, averaged (what the artifact will output)."""
-        probs = [m.calibration.probabilities(self._logits(m.model, batches)) for m in members]
-        return np.mean(probs, axis=0)
 
     # -- pieces ---------------------------------------------------------------------------
     def _new_model(self, seed: int) -> AttentionLSTM:

@@ -68,8 +68,9 @@ def print_fold_table(result: TrainingResult) -> None:
     members = f"{k} members, probabilities averaged; " if k > 1 else ""
     calibration = "/".join(sorted(set(summary["final_calibration"])))
     print(
-        f"final model: {members}{result.final_epochs} epoch(s) and the calibration "
-        f"({calibration}) chosen on the latest slice of the range"
+        f"final model: {members}trained on every window for {result.final_epochs} epoch(s) "
+        f"(median of the inner choices); calibration ({calibration}) fitted on the folds' "
+        "out-of-fold logits"
     )
 
 

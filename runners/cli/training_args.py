@@ -88,13 +88,7 @@ def add_training_args(
         help="latest share of each training fold that chooses the epoch (early stopping) and "
         "the calibration",
     )
-    add(
-        "--refit",
-        action="store_true",
-        help="retrain a calibrated network on the whole fold, inner slice included, for the "
-        "chosen epochs and keep the inner slice's calibration (default: ship the network the "
-        "calibration was fitted on)",
-    )
+
     add(
         "--seed",
         type=int,
@@ -119,7 +113,6 @@ def configs_from_args(
     config = TrainConfig(
         ensemble=getattr(args, "ensemble", d.ensemble),
         inner_fraction=getattr(args, "inner_fraction", d.inner_fraction),
-        refit=getattr(args, "refit", d.refit),
         epochs=args.epochs,
         batch_size=args.batch_size,
         lr=args.lr,
