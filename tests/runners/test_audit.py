@@ -108,8 +108,9 @@ def test_a_planted_edge_is_found(audits):
 def test_a_random_walk_shows_no_edge(audits):
     report = audits["walk"]["json"]
     assert report["causality"]["passed"] and report["out_of_sample"]["passed"]
+    # a calibrated model with nothing to say stays under the threshold and never trades
     assert report["surrogates"]["p_value"] > 0.05, report["surrogates"]
-    assert report["verdict"].startswith("NO EVIDENCE")
+    assert report["verdict"].startswith(("NO EVIDENCE", "NO TRADES"))
 
 
 def test_an_in_sample_range_is_flagged(audits):
