@@ -90,15 +90,17 @@ def test_run_modes_give_identical_metrics(tmp_path: Path, tiny_artifact: Path) -
 
 def test_intraday_data_is_annualised_by_bars_per_session(tmp_path: Path,
                                                          tiny_artifact: Path) -> None:
+    # A daily model on intraday bars, on purpose: only the annualisation is under test here.
     run = backtest("--data", str(DATA_DIR / "2006-min-005.txt"), "--model", str(tiny_artifact),
-                   "--out", str(tmp_path / "r"), "--no-html", cache=tmp_path)
+                   "--out", str(tmp_path / "r"), "--no-html", "--allow-timeframe-mismatch",
+                   cache=tmp_path)
     assert run.returncode == 0, run.stderr
     period = json.loads((tmp_path / "r" / "metrics.json").read_text())["period"]
     assert period["timeframe"] == "5min"
     assert period["periods_per_year"] == pytest.approx(102 * 252)
     hourly = backtest("--data", str(DATA_DIR / "2006-min-005.txt"), "--model", str(tiny_artifact),
                       "--timeframe", "1h", "--out", str(tmp_path / "h"), "--no-html",
-                      cache=tmp_path)
+                      "--allow-timeframe-mismatch", cache=tmp_path)
     assert hourly.returncode == 0, hourly.stderr
     period = json.loads((tmp_path / "h" / "metrics.json").read_text())["period"]
     assert period["timeframe"] == "1h" and period["periods_per_year"] < 102 * 252
