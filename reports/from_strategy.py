@@ -6,8 +6,9 @@
 writes what ``runners/backtest.py`` writes (tearsheet.html, metrics.json, returns.csv,
 trades.csv, chart.png; atomically), from a finished ``AttentionLSTMStrategy``. The strategy is
 read duck-typed, so this module imports neither backtrader's strategies nor torch: it uses
-``equity_curve`` (portfolio value per bar), ``trade_rows()``, ``exposure``, ``trade_datas``,
-``signals``, ``artifact``, ``broker`` and the params ``threshold`` and ``trade_start``.
+``equity_times`` and ``equity_values`` (portfolio value per bar), ``trade_rows()``,
+``exposure``, ``trade_datas``, ``signals``, ``artifact``, ``broker`` and the params
+``threshold`` and ``trade_start``.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ def report_from_strategy(
     datas = list(getattr(strategy, "trade_datas", None) or strategy.datas)
     first = datas[0]
     bars = bar_index(first.datetime.get(size=len(first)))
-    equity_all = _equity(strategy.equity_curve, bars)
+    equity_all = _equity(strategy.equity_times, strategy.equity_values, bars)
     start = _start(strategy, equity_all.index)
     before = equity_all[equity_all.index < start]
     base = float(before.iloc[-1]) if len(before) else float(strategy.broker.startingcash)
@@ -121,21 +122,23 @@ def _series(values: Any, index: pd.DatetimeIndex) -> pd.Series:
 
 
 def _check_finished(strategy: Any) -> None:
-    for attr in ("equity_curve", "trade_rows", "signals", "artifact"):
+    for attr in ("equity_times", "equity_values", "trade_rows", "signals", "artifact"):
         if not hasattr(strategy, attr):
             raise ReportError(
                 f"report_from_strategy needs a finished AttentionLSTMStrategy (no {attr!r}); "
                 "pass the strategy returned by cerebro.run()"
             )
-    if len(strategy.equity_curve) < 2:
+    if len(strategy.equity_values) < 2:
         raise ReportError("the strategy saw fewer than two bars: run the Cerebro first")
 
 
-def _equity(curve: list[tuple[Any, float]], bars: pd.DatetimeIndex) -> pd.Series:
-    stamps = pd.DatetimeIndex([t for t, _ in curve]).as_unit("ns")
+def _equity(times: Any, values: Any, bars: pd.DatetimeIndex) -> pd.Series:
+    from backtrader import num2date
+
+    stamps = pd.DatetimeIndex([num2date(t) for t in times]).as_unit("ns")
     daily = len(bars) > 1 and bars.equals(bars.normalize())
     stamps = stamps.normalize() if daily else stamps.round("s")
-    equity = pd.Series([v for _, v in curve], index=stamps, dtype=float)
+    equity = pd.Series(np.asarray(values, dtype=float), index=stamps)
     # One value per bar (a replayed feed repeats a bar as it forms): keep the last.
     return equity[~equity.index.duplicated(keep="last")]
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import math
+from array import array
+from datetime import datetime
 from typing import Any
 
 import backtrader as bt
@@ -78,8 +80,9 @@ class AttentionLSTMStrategy(OrderLifecycle, LiveSession, bt.Strategy):
     ``max_position``. Each feed trades from its own warm-up (``prenext``): a feed that starts
     later does not hold the others back. A sizer set with ``cerebro.addsizer`` replaces the
     plugin's sizing (a WARNING says so); a feed too short for the model, or with another bar
-    size than the model's, gets a WARNING too. ``equity_curve`` holds (datetime, portfolio
-    value) for every bar, for ``reports.report_from_strategy``.
+    size than the model's, gets a WARNING too. ``equity_times``/``equity_values`` hold the
+    portfolio value after every bar (``equity_curve`` as (datetime, value) pairs), for
+    ``reports.report_from_strategy``.
     """
 
     alias = ("EnhancedLSTMStrategy",)
@@ -148,7 +151,9 @@ class AttentionLSTMStrategy(OrderLifecycle, LiveSession, bt.Strategy):
         self.trades: list[TradeRecord] = []
         self.bars_in_market = 0
         self.bars_seen = 0
-        self.equity_curve: list[tuple[Any, float]] = []
+        # Portfolio value after every bar, as backtrader float datetimes: 16 bytes a bar.
+        self.equity_times = array("d")
+        self.equity_values = array("d")
         self._bar_size_checked: set[int] = set()
 
     def _check_params(self) -> None:
@@ -227,7 +232,8 @@ class AttentionLSTMStrategy(OrderLifecycle, LiveSession, bt.Strategy):
             warn_bar_size(data, self.artifact.meta)
 
     def next(self) -> None:
-        self.equity_curve.append((self.datetime.datetime(0), self.broker.getvalue()))
+        self.equity_times.append(self.datetime[0])
+        self.equity_values.append(self.broker.getvalue())
         for data in self.trade_datas:
             self._check_bar_size(data)
         if self.p.trade_start is not None and self.datetime.datetime(0) < self.p.trade_start:
@@ -305,6 +311,12 @@ class AttentionLSTMStrategy(OrderLifecycle, LiveSession, bt.Strategy):
     def exposure(self) -> float:
         """Fraction of the strategy's bars with a position in any data."""
         return self.bars_in_market / self.bars_seen if self.bars_seen else 0.0
+
+    @property
+    def equity_curve(self) -> list[tuple[datetime, float]]:
+        """(datetime, portfolio value) after every bar, warm-up included."""
+        pairs = zip(self.equity_times, self.equity_values, strict=True)
+        return [(bt.num2date(t), v) for t, v in pairs]
 
     def trade_rows(self) -> list[dict[str, Any]]:
         return [t.to_dict() for t in self.trades]
