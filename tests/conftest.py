@@ -20,7 +20,9 @@ Fixtures:
   train_config): a tiny AttentionLSTM trained with
   ``runners.workflows.training.pipeline.train_and_save``
   on ORCL 1995-2001 (hidden 16, 1 layer, 2 heads, seq_len 10, 2 epochs, 2 folds, seed 1).
-- ``tiny_artifact`` (session): the artifact directory of ``tiny_training``. Read-only: a test
+- ``tiny_artifact`` (session): ``tiny_training``'s network saved with identity calibration (raw
+  outputs that react to the input; the trained artifact's calibration is the constant class
+  prior). The artifact train.py wrote is ``tiny_training.path``. Read-only: a test
   that changes files must work on ``tiny_artifact_copy``.
 - ``tiny_artifact_copy`` (function): a private copy of ``tiny_artifact`` under ``tmp_path``.
 
@@ -155,9 +157,27 @@ def tiny_training(orcl_df: pd.DataFrame, tmp_path_factory: pytest.TempPathFactor
     return TinyTraining(Path(path), result, frame, TINY_MODEL, TINY_TRAIN)
 
 
+# meta.json fields that save_artifact writes itself (the rest is passed through as extra meta)
+_ARTIFACT_OWN_FIELDS = {
+    "format_version", "model", "feature_spec", "scaler", "seq_len", "horizon", "classes",
+    "ensemble_size", "calibration", "weights_sha256", "content_sha256",
+}
+
+
 @pytest.fixture(scope="session")
-def tiny_artifact(tiny_training: TinyTraining) -> Path:
-    return tiny_training.path
+def tiny_artifact(tiny_training: TinyTraining, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny network with its raw outputs (identity calibration). Trained for two epochs,
+    its calibration falls back to the class prior, a constant signal that would make every
+    causality, parity and trading check on it vacuous; these checks need a network that reacts
+    to its input, and the raw one is exactly what train.py wrote before calibration existed."""
+    from bt_attention_lstm.models.artifact import load_artifact, save_artifact
+
+    trained = load_artifact(tiny_training.path)
+    extra = {k: v for k, v in trained.meta.items() if k not in _ARTIFACT_OWN_FIELDS}
+    out = tmp_path_factory.mktemp("tiny_raw_artifact") / "model"
+    save_artifact(out, tiny_training.result.members, trained.scaler, trained.feature_spec,
+                  trained.horizon, extra)
+    return out
 
 
 @pytest.fixture

@@ -65,9 +65,9 @@ def test_training_twice_gives_identical_weights(tmp_path):
 
 
 def test_train_cli_in_a_fresh_process_reproduces_the_same_weights(fresh_processes,
-                                                                  tiny_artifact):
+                                                                  tiny_training):
     cli = load_artifact(fresh_processes / "model")
-    fixture = load_artifact(tiny_artifact)
+    fixture = load_artifact(tiny_training.path)  # what train_and_save wrote, calibration included
     assert cli.meta["training"]["config"] == fixture.meta["training"]["config"]
     assert parameters_digest(cli.model) == parameters_digest(fixture.model)
     assert cli.weights_sha256 == fixture.weights_sha256
