@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from bt_attention_lstm.models.errors import ConfigError, UserInputError
+from bt_attention_lstm.models.feature_spec import FeatureSpec
 from bt_attention_lstm.reports import deflated_sharpe_ratio, probabilistic_sharpe_ratio
 from bt_attention_lstm.runners.workflows.sweep.report import (
     DSR_NOTE,
@@ -110,7 +111,8 @@ def test_sampling_is_seeded_inside_the_space_and_heads_divide_hidden():
 def sweep_settings(tiny_market) -> SweepSettings:
     plans = plan_folds(len(tiny_market), TRAIN_BARS, TEST_BARS, TINY_TRAIN.horizon)
     return SweepSettings(
-        plans, TINY_TRAIN, 15, {"device": "cpu"}, BrokerConfig(), 252.0, threads=1
+        plans, TINY_TRAIN, FeatureSpec().n_features, {"device": "cpu"}, BrokerConfig(), 252.0,
+        threads=1,
     )
 
 
