@@ -189,3 +189,32 @@ def test_verdict_warns_when_the_model_does_not_beat_the_prior_or_the_best_baseli
     both = cv_warnings(table_with(1.09, 1.09, 1.05, 1.02))
     assert len(both) == 2 and "class prior" in both[0] and "(boosting)" in both[1]
     assert cv_warnings({"folds": []}) == []  # an older artifact without a table: no verdict
+
+
+# -- the final model uses what the CV found ----------------------------------------------------
+
+
+def test_final_model_takes_the_median_epoch_and_the_out_of_fold_calibration(orcl_segment,
+                                                                           monkeypatch):
+    seen = []
+    real = training_mod.calibrate
+
+    def recording(logits, labels, fold_labels, block=1):
+        seen.append((logits.copy(), labels.copy(), fold_labels.copy()))
+        return real(logits, labels, fold_labels, block)
+
+    monkeypatch.setattr(training_mod, "calibrate", recording)
+    config = small_config(folds=3)
+    result = Trainer(SMALL_MODEL, config, progress=False).fit([orcl_segment])
+    chosen = [e for f in result.folds for e in f.chosen_epochs]
+    assert result.final_epochs == max(1, round(float(np.median(chosen))))
+    # one calibration per fold (inner slice), then the final one on the pooled outer folds
+    assert len(seen) == config.folds + 1
+    logits, labels, fold_labels = seen[-1]
+    samples = _Samples([orcl_segment], SMALL_MODEL.seq_len)
+    folds = time_series_folds(samples.bar_times[samples.ends], config.folds, config.horizon)
+    out_of_fold = np.concatenate([samples.labels[samples.ends[va]] for _, va in folds])
+    np.testing.assert_array_equal(labels, out_of_fold)
+    assert logits.shape == (out_of_fold.size, 3)
+    np.testing.assert_array_equal(fold_labels, samples.labels[samples.ends])  # the anchor
+    assert result.calibrations[0] == real(logits, labels, fold_labels, config.horizon)
