@@ -39,7 +39,9 @@ def signal_lines(df: pd.DataFrame, model_path: Path, runonce: bool) -> pd.DataFr
     return pd.DataFrame(values, index=df.index, columns=COLUMNS)
 
 
-@pytest.mark.parametrize(("runonce", "atol"), [(True, 1e-9), (False, 1e-5)])
+# runonce: the same batched path, but ModelSignal.once first runs a one-bar range (oncestart),
+# so its float32 batches are cut elsewhere: ~3e-8 apart on a network whose output varies.
+@pytest.mark.parametrize(("runonce", "atol"), [(True, 1e-6), (False, 1e-5)])
 def test_predict_frame_equals_the_indicator_lines(
     frame: pd.DataFrame, tiny_artifact: Path, runonce: bool, atol: float
 ) -> None:
