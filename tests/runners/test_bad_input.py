@@ -50,7 +50,7 @@ class MarkerPickle:
 # -- input files -------------------------------------------------------------------------------
 
 
-def csv_text(n: int = 400, seed: int = 3) -> list[str]:
+def csv_text(n: int = 800, seed: int = 3) -> list[str]:  # > the ta-v2 warm-up + CV
     df = synthetic_market(n, seed)
     return [f"{t.date()},{o!r},{h!r},{lo!r},{c!r},{v!r}" for t, (o, h, lo, c, v) in
             zip(df.index, df.to_numpy().tolist(), strict=True)]
