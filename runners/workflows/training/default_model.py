@@ -54,7 +54,7 @@ def cache_key(train_df: pd.DataFrame, model_config: ModelConfig, config: TrainCo
         "model": model_config.to_dict(),
         "train": config.to_dict(),
         "features": FeatureSpec().to_dict(),
-        "format": 2,  # 2: nested CV, calibration and ensembles (issue 10)
+        "format": 3,  # 3: nested CV, pooled out-of-fold calibration, ensembles (issue 10)
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:24]
 
