@@ -27,7 +27,7 @@ from bt_attention_lstm.models.artifact import (
 )
 from bt_attention_lstm.models.data import data_fingerprint
 from bt_attention_lstm.models.errors import ArtifactError
-from bt_attention_lstm.models.feature_spec import FEATURE_NAMES, FeatureSpec
+from bt_attention_lstm.models.feature_spec import FeatureSpec
 from bt_attention_lstm.models.network import AttentionLSTM, ModelConfig
 from bt_attention_lstm.models.scaling import FeatureScaler
 from tests.conftest import TINY_MODEL
@@ -37,7 +37,7 @@ from tests.conftest import TINY_MODEL
 
 def small_parts(seed: int = 0) -> tuple[AttentionLSTM, FeatureScaler]:
     torch.manual_seed(seed)
-    n = len(FEATURE_NAMES)
+    n = FeatureSpec().n_features
     model = AttentionLSTM(ModelConfig(n_features=n, hidden=8, layers=1, heads=2, seq_len=5))
     rows = np.random.default_rng(seed).normal(size=(64, n))
     return model.eval(), FeatureScaler.fit(rows)
@@ -72,7 +72,7 @@ def resign(path: Path) -> None:
 
 
 def probe_batch(seq_len: int, seed: int = 0) -> torch.Tensor:
-    shape = (4, seq_len, len(FEATURE_NAMES))
+    shape = (4, seq_len, FeatureSpec().n_features)
     return torch.from_numpy(np.random.default_rng(seed).normal(size=shape)).float()
 
 
@@ -122,8 +122,8 @@ def test_meta_json_holds_everything_but_the_weights(tiny_training):
     assert meta[CONTENT_HASH_KEY] == meta_digest(meta)
     assert meta["model"] == TINY_MODEL.to_dict()  # architecture
     assert meta["feature_spec"] == FeatureSpec().to_dict()
-    assert meta["feature_spec"]["names"] == list(FEATURE_NAMES)
-    assert len(meta["scaler"]["mean"]) == len(meta["scaler"]["scale"]) == len(FEATURE_NAMES)
+    assert meta["feature_spec"]["names"] == list(FeatureSpec().names)
+    assert len(meta["scaler"]["mean"]) == len(meta["scaler"]["scale"]) == FeatureSpec().n_features
     assert meta["scaler"]["clip"] == 10.0
     assert meta["seq_len"] == TINY_MODEL.seq_len
     assert meta["horizon"] == tiny_training.train_config.horizon
@@ -228,7 +228,7 @@ def test_truncated_weights_are_refused(tiny_artifact_copy, keep, resign_sha):
 
 def test_weights_of_another_architecture_are_refused(tiny_artifact_copy):
     other = AttentionLSTM(
-        ModelConfig(n_features=len(FEATURE_NAMES), hidden=8, layers=1, heads=2, seq_len=10)
+        ModelConfig(n_features=FeatureSpec().n_features, hidden=8, layers=1, heads=2, seq_len=10)
     )
     safetensors.torch.save_file(
         {k: v.contiguous() for k, v in other.state_dict().items()},
