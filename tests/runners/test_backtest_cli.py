@@ -98,7 +98,10 @@ def test_intraday_data_is_annualised_by_bars_per_session(tmp_path: Path,
     period = json.loads((tmp_path / "r" / "metrics.json").read_text())["period"]
     assert period["timeframe"] == "5min"
     assert period["periods_per_year"] == pytest.approx(102 * 252)
-    hourly = backtest("--data", str(DATA_DIR / "2006-min-005.txt"), "--model", str(tiny_artifact),
+    # Hourly bars of the 1-minute file: the 5-minute file has 189 hours, fewer than the ta-v2
+    # warm-up (346 bars) needs.
+    minutes = DATA_DIR / "2006-01-02-volume-min-001.txt"
+    hourly = backtest("--data", str(minutes), "--model", str(tiny_artifact),
                       "--timeframe", "1h", "--out", str(tmp_path / "h"), "--no-html",
                       "--allow-timeframe-mismatch", cache=tmp_path)
     assert hourly.returncode == 0, hourly.stderr
