@@ -147,8 +147,8 @@ def add_common_args(parser: argparse.ArgumentParser, device_help: str = "inferen
         help="log what the library does (INFO; twice for DEBUG)",
     )
     loud.add_argument(
-        "-q", "--quiet", action="store_true",
-        help="no progress bars and no warnings; errors only",
+        "-q", "--quiet", action="count", default=0,
+        help="no progress bars (twice: errors only, no warnings)",
     )
 
 
@@ -241,10 +241,11 @@ def require_bars(df: pd.DataFrame, needed: int, reason: str) -> pd.DataFrame:
     return validate_ohlcv(df, min_bars=needed, reason=reason)
 
 
-def configure_logging(verbose: bool | int = False, quiet: bool = False) -> None:
-    """WARNING by default; ``verbose`` INFO (2: DEBUG); ``quiet`` errors only."""
+def configure_logging(verbose: bool | int = False, quiet: bool | int = False) -> None:
+    """WARNING by default; ``verbose`` INFO (2: DEBUG); ``quiet`` 2: errors only (as pip's -qq;
+    one -q only hides progress bars, which the runners handle)."""
     level = logging.WARNING
-    if quiet:
+    if int(quiet) > 1:
         level = logging.ERROR
     elif verbose:
         level = logging.DEBUG if int(verbose) > 1 else logging.INFO
