@@ -72,6 +72,12 @@ class Artifact:
         return str(self.meta["weights_sha256"])
 
     @property
+    def says_nothing(self) -> bool:
+        """True when calibration replaced every member by the class prior: training found no
+        edge that held on its inner slices, so the probabilities are the same on every bar."""
+        return bool(self.calibrations) and all(c.kind == "prior" for c in self.calibrations)
+
+    @property
     def trained_range(self) -> tuple[str, str]:
         training = self.meta.get("training", {})
         return str(training.get("start")), str(training.get("end"))

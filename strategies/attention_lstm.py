@@ -177,6 +177,12 @@ class AttentionLSTMStrategy(OrderLifecycle, LiveSession, bt.Strategy):
                 f"exactbars={self.env.p.exactbars} is not supported: run Cerebro with exactbars=0"
             )
         warn_user_sizer(self.getsizer(), ConfidenceSizer)
+        if self.artifact.says_nothing:
+            logger.warning(
+                "model %s was calibrated to the class prior (its training found no edge that held "
+                "out of sample): its confidence is a constant, so no position will be opened",
+                self.artifact.path,
+            )
 
     # -- inputs for the sizer -----------------------------------------------------------------
     def _annual_vol(self, data: bt.DataBase) -> float:
@@ -273,6 +279,9 @@ class AttentionLSTMStrategy(OrderLifecycle, LiveSession, bt.Strategy):
             return "hold", "in position"
         if abs(confidence) < threshold or confidence < 0 and not self.p.allow_short:
             return "hold", f"confidence {confidence:+.3f} does not reach {threshold}"
+        if self.artifact.says_nothing:
+            # a constant (the class prior's) is no signal, whatever its sign and size
+            return "hold", "the model is the class prior: nothing to trade on"
         if self._cooling_down(data):
             return "wait", "cooldown after the last exit"
         long = confidence >= threshold
