@@ -11,6 +11,7 @@ from typing import Any
 from bt_attention_lstm.models.errors import ArtifactError, ConfigError
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda")
+CALIBRATIONS = ("vector", "none")
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,9 @@ class TrainConfig:
 
     ``inner_fraction``: the latest share of each training fold that chooses the epoch and the
     calibration (nested CV, ``models.nested_cv``). ``ensemble``: independently seeded members
-    whose probabilities are averaged inside one artifact.
+    whose probabilities are averaged inside one artifact. ``calibration``: "vector" (chosen on
+    the inner slices, the class prior when it cannot beat it) or "none" (the raw network, for
+    research and for tests of the plumbing that need a model whose output moves).
     """
 
     epochs: int = 30
@@ -68,8 +71,13 @@ class TrainConfig:
     device: str = "auto"
     ensemble: int = 1
     inner_fraction: float = 0.2
+    calibration: str = "vector"
 
     def __post_init__(self) -> None:
+        if self.calibration not in CALIBRATIONS:
+            raise ConfigError(
+                f"calibration must be one of {', '.join(CALIBRATIONS)}, got {self.calibration!r}"
+            )
         positive = ("epochs", "batch_size", "patience", "folds", "horizon", "ensemble")
         for name in positive:
             value = getattr(self, name)

@@ -230,9 +230,8 @@ class Trainer:
                 name = "final" if self.config.ensemble == 1 else f"final member {m + 1}"
                 seed = self.config.seed + FINAL_SEED_OFFSET + m * MEMBER_SEED_STRIDE
                 members.append(self._trained_for(everything, epochs, seed, name).cpu())
-                calibrations.append(calibrate(
-                    np.concatenate(out_of_fold.logits[m]), oof_labels, samples.labels[ends],
-                    block=self.config.horizon,
+                calibrations.append(self._calibrate(
+                    np.concatenate(out_of_fold.logits[m]), oof_labels, samples.labels[ends]
                 ))
         return TrainingResult(
             members=members,
@@ -329,9 +328,8 @@ class Trainer:
             model, epoch, member_history = self._early_stopped(
                 train, inner, seed + m * MEMBER_SEED_STRIDE, name
             )
-            calibration = calibrate(
-                self._logits(model, inner), inner_labels, samples.labels[ends],
-                block=self.config.horizon,
+            calibration = self._calibrate(
+                self._logits(model, inner), inner_labels, samples.labels[ends]
             )
             members.append(Member(model.cpu().eval(), calibration, epoch))
             history.extend({"fit": name, **h} for h in member_history)
@@ -429,6 +427,13 @@ class Trainer:
             total += float(loss.item()) * len(y)
             count += len(y)
         return total / max(count, 1)
+
+    def _calibrate(
+        self, logits: np.ndarray, labels: np.ndarray, fold_labels: np.ndarray
+    ) -> VectorScaling:
+        if self.config.calibration == "none":
+            return VectorScaling.identity(logits.shape[1])
+        return calibrate(logits, labels, fold_labels, block=self.config.horizon)
 
     @torch.no_grad()
     def _logits(self, model: AttentionLSTM, batches: WindowBatches) -> np.ndarray:

@@ -6,7 +6,7 @@ import argparse
 from collections.abc import Collection
 from typing import Any
 
-from bt_attention_lstm.models.config import ModelConfig, TrainConfig
+from bt_attention_lstm.models.config import CALIBRATIONS, ModelConfig, TrainConfig
 
 HELP_BATCH = "training windows per optimiser step"
 
@@ -88,7 +88,13 @@ def add_training_args(
         help="latest share of each training fold that chooses the epoch (early stopping) and "
         "the calibration",
     )
-
+    add(
+        "--calibration",
+        choices=CALIBRATIONS,
+        default=d.calibration,
+        help="vector: scaling chosen on the inner slices, or the class prior when the model "
+        "cannot beat it there; none: the raw network (research; it may trade noise)",
+    )
     add(
         "--seed",
         type=int,
@@ -113,6 +119,7 @@ def configs_from_args(
     config = TrainConfig(
         ensemble=getattr(args, "ensemble", d.ensemble),
         inner_fraction=getattr(args, "inner_fraction", d.inner_fraction),
+        calibration=getattr(args, "calibration", d.calibration),
         epochs=args.epochs,
         batch_size=args.batch_size,
         lr=args.lr,

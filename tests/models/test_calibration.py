@@ -235,3 +235,20 @@ def test_a_calibration_list_of_the_wrong_length_is_refused(tmp_path):
     rewrite_meta(path, lambda meta: meta.__setitem__("calibration", [CALIBRATION.to_dict()] * 2))
     with pytest.raises(ArtifactError, match="calibration"):
         load_artifact(path)
+
+
+def test_calibration_none_keeps_the_raw_network_and_unknown_kinds_are_refused():
+    from bt_attention_lstm.models.config import ModelConfig, TrainConfig
+    from bt_attention_lstm.models.errors import ConfigError
+    from bt_attention_lstm.models.training import Trainer
+
+    logits = np.random.default_rng(0).normal(size=(300, 3))
+    labels = np.random.default_rng(1).integers(0, 3, size=300)
+    model = ModelConfig(n_features=4, hidden=8, layers=1, heads=1, seq_len=5)
+    raw = Trainer(model, TrainConfig(calibration="none"), progress=False)
+    assert raw._calibrate(logits, labels, labels).is_identity
+    # the default chooses: on noise logits it falls back to the class prior
+    chosen = Trainer(model, TrainConfig(), progress=False)._calibrate(logits, labels, labels)
+    assert chosen.kind == "prior"
+    with pytest.raises(ConfigError, match="calibration must be one of vector, none"):
+        TrainConfig(calibration="platt")

@@ -28,7 +28,11 @@ TINY_MARKET_BARS = 900
 TINY_MODEL = ModelConfig(
     n_features=FeatureSpec().n_features, hidden=8, layers=1, heads=1, dropout=0.0, seq_len=10
 )
-TINY_TRAIN = TrainConfig(epochs=1, folds=2, patience=1, batch_size=128, seed=5, device="cpu")
+# calibration "none": these tests check the fold, stitch and engine plumbing, which needs fold
+# models whose output moves (calibrated, a 1-epoch network on 500 bars is the constant prior)
+TINY_TRAIN = TrainConfig(
+    epochs=1, folds=2, patience=1, batch_size=128, seed=5, device="cpu", calibration="none"
+)
 TINY_STRATEGY: dict[str, Any] = {"threshold": 0.05, "device": "cpu"}
 # 2 folds on the tiny market: test windows [505, 685) and [685, 865).
 TRAIN_BARS, TEST_BARS = 500, 180
