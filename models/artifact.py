@@ -25,6 +25,7 @@ import torch
 from safetensors import SafetensorError
 
 from bt_attention_lstm.models.calibration import (
+    ANCHORED_KINDS,
     VectorScaling,
     calibrations_from_meta,
     calibrations_to_meta,
@@ -76,6 +77,21 @@ class Artifact:
         """True when calibration replaced every member by the class prior: training found no
         edge that held on its inner slices, so the probabilities are the same on every bar."""
         return bool(self.calibrations) and all(c.kind == "prior" for c in self.calibrations)
+
+    @property
+    def prior_confidence(self) -> float:
+        """p_up - p_down of the training labels' class frequencies, for a calibrated model (0.0
+        for a raw one). Calibration anchors the network at that prior: where its logits sit at
+        their usual level it predicts the prior, so this is the confidence of a model with no
+        view of its own, a base rate rather than a signal (AttentionLSTMStrategy's
+        ``relative_confidence`` trades the difference)."""
+        if not self.calibrations or any(c.kind not in ANCHORED_KINDS for c in self.calibrations):
+            return 0.0
+        counts = self.meta.get("cv", {}).get("class_counts")
+        if not isinstance(counts, list) or len(counts) != 3 or sum(counts) <= 0:
+            return 0.0
+        down, _, up = (float(c) for c in counts)
+        return (up - down) / float(sum(counts))
 
     @property
     def trained_range(self) -> tuple[str, str]:

@@ -41,6 +41,8 @@ GATE_SE = 1.5
 # Below this many held-out windows the gate cannot tell a weak model from the prior (on random
 # walks, slices of 60-170 windows let through fits that cost 0.03-0.07 of log-loss out of sample).
 MIN_CALIBRATION_WINDOWS = 200
+# The kinds whose output is anchored at the training fold's class frequencies.
+ANCHORED_KINDS = ("vector", "prior")
 
 
 @dataclass(frozen=True)

@@ -35,16 +35,22 @@ BAR_SIZE_SAMPLE = 60  # bars of a feed read to tell its bar size (weekends and h
 class AttentionLSTMStrategy(OrderLifecycle, LiveSession, bt.Strategy):
     """Long (and optionally short) positions sized by the model's confidence.
 
-    For every data feed: a ``ModelSignal`` gives confidence = p_up - p_down. Flat and
-    |confidence| >= threshold -> a market order filled at the next bar's open (never on the
-    close it was decided on). Exits: the opposite signal (confidence beyond -threshold), a
+    For every data feed: a ``ModelSignal`` gives confidence = p_up - p_down, and the strategy
+    trades its edge: confidence minus the calibrated model's base rate (``Artifact.
+    prior_confidence``, p_up - p_down of the training labels; 0 for an uncalibrated model or
+    with ``relative_confidence=False``). Flat and |edge| >= threshold -> a market order filled
+    at the next bar's open (never on the close it was decided on). Exits: the opposite signal
+    (edge beyond -threshold), a
     stop-loss (``stop_loss`` fraction and/or ``atr_stop`` x ATR from the fill, the tighter one
     wins), a trailing stop (``trail_percent``) and a take-profit, placed as one OCO group when
     the entry fills, and all cancelled when the position closes (no orphan orders).
 
     Params:
       - model_path: artifact directory written by runners/train.py (or ``artifact``: a loaded one)
-      - threshold (0.2): minimum |confidence| to enter
+      - threshold (0.2): minimum |edge| to enter
+      - relative_confidence (True): measure the edge from the model's base rate, so that a
+        model which repeats the drift of its training range does not trade it; False compares
+        p_up - p_down with zero
       - max_position (0.95): cap on each data's position, as a fraction of portfolio value
       - sizing ("confidence"): "confidence" | "fixed" | "volatility" (see strategies.sizing)
       - target_vol (0.15): annualised volatility target of the "volatility" rule
@@ -90,6 +96,7 @@ class AttentionLSTMStrategy(OrderLifecycle, LiveSession, bt.Strategy):
         ("model_path", None),
         ("artifact", None),
         ("threshold", 0.2),
+        ("relative_confidence", True),
         ("max_position", 0.95),
         ("sizing", "confidence"),
         ("target_vol", 0.15),
@@ -121,6 +128,7 @@ class AttentionLSTMStrategy(OrderLifecycle, LiveSession, bt.Strategy):
         if self.p.artifact is None and not self.p.model_path:
             raise ConfigError("AttentionLSTMStrategy needs model_path (an artifact directory)")
         self.artifact: Artifact = self.p.artifact or load_artifact(self.p.model_path)
+        self.base_rate = self.artifact.prior_confidence if self.p.relative_confidence else 0.0
         self.trade_datas: list[bt.DataBase] = resolve_trade_datas(self.datas, self.p.trade_datas)
         self.features: dict[bt.DataBase, FeatureVector] = {}
         self.signals: dict[bt.DataBase, ModelSignal] = {}
@@ -177,6 +185,9 @@ class AttentionLSTMStrategy(OrderLifecycle, LiveSession, bt.Strategy):
                 f"exactbars={self.env.p.exactbars} is not supported: run Cerebro with exactbars=0"
             )
         warn_user_sizer(self.getsizer(), ConfidenceSizer)
+        if self.base_rate:
+            logger.info("trading the edge over the model's base rate p_up - p_down = %+.3f",
+                        self.base_rate)
         if self.artifact.says_nothing:
             logger.warning(
                 "model %s was calibrated to the class prior (its training found no edge that held "
@@ -215,12 +226,16 @@ class AttentionLSTMStrategy(OrderLifecycle, LiveSession, bt.Strategy):
 
     def sizing_inputs(self, data: bt.DataBase) -> SizingInputs:
         return SizingInputs(
-            confidence=float(self.signals[data].confidence[0]),
+            confidence=self._edge(data),
             annual_vol=self._annual_vol(data),
             risk_scale=self._regime_scale(data) * self._risk_share(data),
         )
 
     # -- decisions ------------------------------------------------------------------------------
+    def _edge(self, data: bt.DataBase) -> float:
+        """This bar's confidence beyond the model's base rate (what the strategy trades)."""
+        return float(self.signals[data].confidence[0]) - self.base_rate
+
     def _ready(self, data: bt.DataBase) -> bool:
         """Whether this feed's model has its first signal (its own warm-up is over)."""
         return len(data) >= self.signals[data]._minperiod
@@ -267,18 +282,18 @@ class AttentionLSTMStrategy(OrderLifecycle, LiveSession, bt.Strategy):
         if self._protection_pending(data):
             # an exit now could race the stops: wait until they can be cancelled
             return "wait", "protective orders not yet accepted"
-        confidence = self.signals[data].confidence[0]
+        confidence = self._edge(data)
         if not math.isfinite(confidence):
             return "wait", "no signal"
         size = self._owned[data]  # what this strategy owns, not the broker's whole position
         threshold = self.p.threshold
         if size > 0 and confidence <= -threshold or size < 0 and confidence >= threshold:
             self._exit(data, "signal")
-            return "exit", f"confidence {confidence:+.3f} against the position"
+            return "exit", f"edge {confidence:+.3f} against the position"
         if size != 0:
             return "hold", "in position"
         if abs(confidence) < threshold or confidence < 0 and not self.p.allow_short:
-            return "hold", f"confidence {confidence:+.3f} does not reach {threshold}"
+            return "hold", f"edge {confidence:+.3f} does not reach {threshold}"
         if self.artifact.says_nothing:
             # a constant (the class prior's) is no signal, whatever its sign and size
             return "hold", "the model is the class prior: nothing to trade on"
@@ -286,7 +301,7 @@ class AttentionLSTMStrategy(OrderLifecycle, LiveSession, bt.Strategy):
             return "wait", "cooldown after the last exit"
         long = confidence >= threshold
         if self._enter(data, long=long):
-            return ("buy" if long else "sell"), f"confidence {confidence:+.3f}"
+            return ("buy" if long else "sell"), f"edge {confidence:+.3f}"
         return "hold", "the sizer gave zero units"
 
     def _cooling_down(self, data: bt.DataBase) -> bool:

@@ -63,7 +63,14 @@ def add_strategy_args(p: argparse.ArgumentParser) -> None:
         "--threshold",
         type=float,
         default=0.2,
-        help="minimum |p_up - p_down| to enter",
+        help="minimum edge to enter: |p_up - p_down| beyond the model's base rate (the training "
+        "labels' p_up - p_down)",
+    )
+    g.add_argument(
+        "--absolute-confidence",
+        action="store_true",
+        help="compare p_up - p_down with 0 instead of the model's base rate (then a model that "
+        "repeats its training range's drift trades it)",
     )
     g.add_argument(
         "--max-position",
@@ -136,13 +143,14 @@ def _distances(args: argparse.Namespace) -> dict[str, float | None]:
 
 def strategy_params(args: argparse.Namespace, ppy: float) -> dict[str, object]:
     if not 0 <= args.threshold <= 1:
-        raise ConfigError("--threshold must be in [0, 1] (it compares |p_up - p_down|)")
+        raise ConfigError("--threshold must be in [0, 1] (it compares an edge in p_up - p_down)")
     if not 0 < args.max_position <= 1:
         raise ConfigError("--max-position must be in (0, 1]")
     if args.cooldown < 0:
         raise ConfigError("--cooldown must be >= 0 bars")
     return {
         "threshold": args.threshold,
+        "relative_confidence": not args.absolute_confidence,
         "max_position": args.max_position,
         "sizing": args.sizing,
         "target_vol": args.target_vol,

@@ -145,10 +145,11 @@ def test_the_command_line_defaults_are_the_strategys_own():
     defaults = strategy_params(_strategy_args([]), 252.0)
     own = dict(AttentionLSTMStrategy.params._getitems())
     for name, value in defaults.items():
-        if name in ("device", "periods_per_year", "regime_filter"):
+        if name in ("device", "periods_per_year", "regime_filter", "relative_confidence"):
             continue
         assert own[name] == value, name
     assert own["regime_filter"] is defaults["regime_filter"]
+    assert own["relative_confidence"] is defaults["relative_confidence"]
 
 
 def test_audit_knows_every_surrogate_method():
