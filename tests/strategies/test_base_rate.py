@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from bt_attention_lstm.models.artifact import Artifact, load_artifact, save_artifact
