@@ -2,9 +2,9 @@
 
 python runners/benchmark.py --bars 100000 --json benchmark.json
 
-Measures, on one synthetic market (minute bars, SYNTHETIC prices) and the default-sized model
-with random weights saved as a real artifact (inference cost does not depend on training):
-the backtest in runonce mode against a bare SMA-crossover strategy on the same data, next mode,
+Measures, on one synthetic market (minute bars, SYNTHETIC prices) and a model of --model-size
+with random weights saved as a real artifact (inference cost does not depend on training): the
+backtest in runonce mode against a bare SMA-crossover strategy on the same data, next mode,
 the per-bar latency of one ModelSignal step, the batched path alone, the features, and a short
 training run on --train-bars bars in a child process (its own peak RSS). Best of --repeat.
 The measuring code is ``bt_attention_lstm.runners.workflows.benchmark``.
@@ -41,6 +41,14 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=3000,
         help="bars of the next-mode backtest, capped at --bars",
+    )
+    p.add_argument(
+        "--model-size",
+        choices=("design", "small"),
+        default="design",
+        help="design: train.py's default architecture (LSTM 128 x 2, 20-bar windows); small: the "
+        "model backtest.py and evaluate.py train when no --model is given (hidden 16, 1 layer, "
+        "10-bar windows)",
     )
     p.add_argument("--repeat", type=int, default=3, help="runs per timing; the best is kept")
     p.add_argument("--json", metavar="FILE", help="also write the figures as JSON to FILE")

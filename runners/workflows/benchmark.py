@@ -55,6 +55,20 @@ BF16_TOLERANCE = 2e-2  # max |p_bf16 - p_fp32| accepted for the opt-in bf16 path
 LATENCY_BARS = 2000
 MIN_BARS = 1000
 SEED = 0
+# --model-size: "design" is train.py's default architecture (the user's card: LSTM 128 x 2,
+# 4 heads, 20-bar windows); "small" is the model backtest.py and evaluate.py train when no
+# --model is given (runners/workflows/training/default_model.py), one member.
+MODEL_SIZES = ("design", "small")
+
+
+def model_config_for(size: str) -> ModelConfig:
+    if size == "small":
+        from bt_attention_lstm.runners.workflows.training.default_model import (
+            default_model_config,
+        )
+
+        return default_model_config(DEFAULT_SPEC)
+    return ModelConfig(n_features=DEFAULT_SPEC.n_features)
 
 
 def check_args(args: argparse.Namespace) -> None:
@@ -90,11 +104,11 @@ def best_times(fn: Callable[[], object], repeat: int) -> tuple[float, float]:
 
 
 # -- the model under test ------------------------------------------------------------------------
-def default_artifact(df: pd.DataFrame, out: Path) -> Artifact:
-    """The default architecture with random weights, saved and loaded as a real artifact."""
+def default_artifact(df: pd.DataFrame, out: Path, model_config: ModelConfig) -> Artifact:
+    """The architecture with random weights, saved and loaded as a real artifact."""
     features = compute_features(df).to_numpy()
     torch.manual_seed(SEED)
-    model = AttentionLSTM(ModelConfig(n_features=DEFAULT_SPEC.n_features)).eval()
+    model = AttentionLSTM(model_config).eval()
     scaler = FeatureScaler.fit(features[np.isfinite(features).all(axis=1)])
     save_artifact(out, model, scaler, DEFAULT_SPEC, horizon=5, extra_meta={"benchmark": True})
     return load_artifact(out)
@@ -336,7 +350,7 @@ def bench_model_paths(
 
 
 # -- training (child process) --------------------------------------------------------------------
-def train_child(bars: int, steps: int, device: str) -> dict[str, float]:
+def train_child(bars: int, steps: int, device: str, size: str) -> dict[str, float]:
     """A short training run exactly as models.training.Trainer prepares it, bounded in steps.
 
     The data path is the Trainer's own (its sample index, the scaler fitted on the rows the
@@ -352,7 +366,7 @@ def train_child(bars: int, steps: int, device: str) -> dict[str, float]:
     from bt_attention_lstm.runners.workflows.training.pipeline import segment_of
 
     config = TrainConfig(device=device)
-    model_config = ModelConfig(n_features=DEFAULT_SPEC.n_features)
+    model_config = model_config_for(size)
     segments = [segment_of(market(bars, seed=SEED + 1), config)]
     samples = _Samples(segments, model_config.seq_len)
     scaler = FeatureScaler.fit(samples.features[samples.covered_rows(samples.ends)])
@@ -391,11 +405,12 @@ def train_child(bars: int, steps: int, device: str) -> dict[str, float]:
     }
 
 
-def bench_training(bars: int, steps: int, device: torch.device) -> dict[str, float]:
+def bench_training(bars: int, steps: int, device: torch.device, size: str) -> dict[str, float]:
     """Run ``train_child`` in a fresh interpreter so its peak RSS is the training's own."""
     cmd = [
         sys.executable, "-m", "bt_attention_lstm.runners.benchmark", "--train-child",
         "--train-bars", str(bars), "--train-steps", str(steps), "--device", device.type,
+        "--model-size", size,
     ]
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if done.returncode != 0:
@@ -493,6 +508,11 @@ def print_table(results: dict[str, Any]) -> None:
         f"closed trades: baseline {results['baseline_trades']}, AttentionLSTMStrategy "
         f"{results['runonce_trades']} (entry threshold {results['strategy_threshold']:.4f})"
     )
+    cfg = results["model_config"]
+    print(
+        f"model {results['model_size']}: LSTM {cfg['hidden']} x {cfg['layers']}, "
+        f"{cfg['heads']} heads, {cfg['seq_len']}-bar windows, random weights"
+    )
     print(
         f"device {results['device']}, {results['torch_threads']} torch threads, {results['cpu']}, "
         f"torch {results['torch_version']}, load average {results['load_average_start']}"
@@ -518,12 +538,17 @@ def run_benchmark(args: argparse.Namespace) -> int:
     check_args(args)
     device = resolve_device(args.device)
     if args.train_child:
-        print(json.dumps(train_child(args.train_bars, args.train_steps, device.type)))
+        print(json.dumps(
+            train_child(args.train_bars, args.train_steps, device.type, args.model_size)
+        ))
         return 0
     results = machine_facts(device)
+    model_config = model_config_for(args.model_size)
+    results["model_size"] = args.model_size
+    results["model_config"] = model_config.to_dict()
     df = market(args.bars)
     with tempfile.TemporaryDirectory(prefix="benchmark-") as tmp:
-        artifact = default_artifact(df, Path(tmp) / "model")
+        artifact = default_artifact(df, Path(tmp) / "model", model_config)
         results.update(bench_features(df, args.repeat))
         results.update(bench_model_paths(df, artifact, device, args.repeat))
         threshold = results["strategy_threshold"]
@@ -532,7 +557,7 @@ def run_benchmark(args: argparse.Namespace) -> int:
         results.update(
             bench_next_mode(next_df, artifact, device, min(args.repeat, 2), threshold)
         )
-    results.update(bench_training(args.train_bars, args.train_steps, device))
+    results.update(bench_training(args.train_bars, args.train_steps, device, args.model_size))
     results.update(idle_estimates(results, len(df)))
     results["load_average_end"] = list(os.getloadavg())
     results["targets"] = {k: {"direction": d, "value": v} for k, (d, v) in TARGETS.items()}

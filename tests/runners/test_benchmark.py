@@ -69,6 +69,24 @@ def test_reports_targets_and_bf16_check(small_run):
         assert key in done.stdout  # the printed table
 
 
+def test_the_design_architecture_is_measured_by_default(small_run):
+    _, figures = small_run
+    assert figures["model_size"] == "design"
+    assert (figures["model_config"]["hidden"], figures["model_config"]["layers"]) == (128, 2)
+
+
+def test_small_measures_the_model_backtest_trains_by_default(tmp_path):
+    from bt_attention_lstm.runners.workflows.training.default_model import default_model_config
+
+    out = tmp_path / "small.json"
+    done = run(*SMALL, "--device", "cpu", "--model-size", "small", "--json", str(out))
+    assert done.returncode == 0, done.stderr[-3000:]
+    figures = json.loads(out.read_text())
+    assert figures["model_config"] == default_model_config().to_dict()
+    assert "model small: LSTM 16 x 1" in done.stdout
+    assert figures["batched_windows_per_s"] > 0 and figures["train_samples_per_s"] > 0
+
+
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
 def test_cuda_without_a_gpu_is_one_line_and_exit_2(tmp_path):
     out = tmp_path / "bench.json"
