@@ -179,18 +179,15 @@ def fit_vector_scaling(
     return VectorScaling(tuple(s.tolist()), tuple(b.tolist()), "vector")
 
 
-def beats_prior_inside(
-    logits: np.ndarray, labels: np.ndarray, anchor: np.ndarray, block: int = 1
-) -> bool:
-    """Whether the anchored scaling beats the anchor (the fold's prior) out of sample within
-    this slice, beyond noise: fitted on one half (in time) and scored on the other, both ways;
-    the per-window log-loss differences must average below zero by more than ``GATE_SE``
-    standard errors. Neighbouring windows share most of their label's horizon, so the standard
-    error is taken over means of ``block`` consecutive windows (pass the horizon)."""
+def _held_out_differences(
+    logits: np.ndarray, labels: np.ndarray, anchor: np.ndarray
+) -> np.ndarray | None:
+    """Per-window log-loss of the anchored scaling minus the anchor's, each half (in time) scored
+    with the scaling fitted on the other half; None when a half is too short to fit."""
     n = labels.size
     half = n // 2
     if half < 2:
-        return False
+        return None
     prior = softmax(np.asarray(anchor, dtype=np.float64)[None, :])[0]
     diffs = []
     for fit, held in ((slice(0, half), slice(half, n)), (slice(half, n), slice(0, half))):
@@ -198,13 +195,43 @@ def beats_prior_inside(
         y = labels[held]
         p_cal = cal.probabilities(logits[held])[np.arange(y.size), y]
         diffs.append(np.log(np.clip(prior[y], 1e-12, 1)) - np.log(np.clip(p_cal, 1e-12, 1)))
-    d = np.concatenate(diffs)  # calibrated minus prior log-loss, per window
+    return np.concatenate(diffs)
+
+
+def _significantly_negative(d: np.ndarray, block: int) -> bool:
+    """Whether the mean of ``d`` is below zero by more than ``GATE_SE`` standard errors taken
+    over means of ``block`` consecutive values (neighbouring windows share most of their
+    label's horizon, so single windows are not independent)."""
     n_blocks = d.size // max(block, 1)
     if n_blocks < 2:
         return False
     means = d[: n_blocks * block].reshape(n_blocks, block).mean(axis=1)
     se = float(np.std(means, ddof=1) / np.sqrt(n_blocks))
     return float(np.mean(d)) < -GATE_SE * se
+
+
+def beats_prior_inside(
+    logits: np.ndarray, labels: np.ndarray, anchor: np.ndarray, block: int = 1
+) -> bool:
+    """Whether the anchored scaling beats the anchor (the fold's prior) out of sample within
+    this slice, beyond noise: fitted on one half (in time) and scored on the other, both ways;
+    the per-window log-loss differences must average below zero by more than ``GATE_SE``
+    standard errors of means over ``block`` windows (pass the horizon)."""
+    d = _held_out_differences(logits, labels, anchor)
+    return d is not None and _significantly_negative(d, block)
+
+
+def beats_prior_in_each_part(
+    logit_parts: Sequence[np.ndarray], label_parts: Sequence[np.ndarray], anchor: np.ndarray,
+    block: int = 1,
+) -> bool:
+    """``beats_prior_inside`` for logits that come from several networks (the outer folds'
+    out-of-fold predictions): each part is split in halves and cross-fitted on its own, since
+    one network's logit scale says nothing about another's, and the differences are pooled."""
+    parts = [_held_out_differences(z, y, anchor) for z, y in zip(logit_parts, label_parts,
+                                                                  strict=True)]
+    kept = [d for d in parts if d is not None]
+    return bool(kept) and _significantly_negative(np.concatenate(kept), block)
 
 
 def calibrate(
@@ -221,6 +248,25 @@ def calibrate(
     ):
         return fit_vector_scaling(logits, labels, anchor)
     logger.info("calibration: the model does not beat the class prior on the inner slice")
+    return VectorScaling.prior(fold_labels, n_classes)
+
+
+def calibrate_out_of_fold(
+    logit_parts: Sequence[np.ndarray], label_parts: Sequence[np.ndarray],
+    fold_labels: np.ndarray, block: int = 1,
+) -> VectorScaling:
+    """The final model's calibration from the outer folds' out-of-fold logits (one part per
+    fold network): kept when the scaling beats the prior inside every part's halves, pooled
+    (``beats_prior_in_each_part``), over at least ``MIN_CALIBRATION_WINDOWS``; then fitted on
+    all parts together, anchored at the whole range's prior. Else that prior."""
+    n_classes = logit_parts[0].shape[1]
+    anchor = log_prior(fold_labels, n_classes)
+    labels = np.concatenate(label_parts)
+    if labels.size >= MIN_CALIBRATION_WINDOWS and beats_prior_in_each_part(
+        logit_parts, label_parts, anchor, block
+    ):
+        return fit_vector_scaling(np.concatenate(logit_parts), labels, anchor)
+    logger.info("calibration: the model does not beat the class prior out of fold")
     return VectorScaling.prior(fold_labels, n_classes)
 
 

@@ -15,7 +15,10 @@ from bt_attention_lstm.models.artifact import META_FILE, load_artifact, save_art
 from bt_attention_lstm.models.calibration import (
     MIN_CALIBRATION_WINDOWS,
     VectorScaling,
+    beats_prior_in_each_part,
+    beats_prior_inside,
     calibrate,
+    calibrate_out_of_fold,
     fit_vector_scaling,
     log_loss,
     softmax,
@@ -105,6 +108,34 @@ def test_a_slice_too_small_to_judge_gives_the_prior():
     z = rng.normal(size=(n, 3))
     labels = sample_labels(softmax(3.0 * z), rng)  # strongly informative, but too few windows
     assert calibrate(z, labels, labels).kind == "prior"
+
+
+def test_out_of_fold_logits_of_several_networks_are_judged_each_on_its_own_scale():
+    """Two fold networks that know the same thing on different logit scales (one ten times as
+    confident): a single scaling fitted on one half of the pooled logits and scored on the
+    other cannot serve both and fails, each network cross-fitted on its own passes, and the
+    final calibration is kept."""
+    rng = np.random.default_rng(5)
+    n = 2 * MIN_CALIBRATION_WINDOWS
+    parts, label_parts = [], []
+    for confidence in (1.0, 10.0):
+        z = rng.normal(size=(n, 3))
+        label_parts.append(sample_labels(softmax(1.5 * z), rng))
+        parts.append(confidence * z)
+    labels = np.concatenate(label_parts)
+    anchor = np.log(np.bincount(labels, minlength=3) / labels.size)
+    assert not beats_prior_inside(np.concatenate(parts), labels, anchor, block=5)
+    assert beats_prior_in_each_part(parts, label_parts, anchor, block=5)
+    assert calibrate_out_of_fold(parts, label_parts, labels, block=5).kind == "vector"
+
+
+def test_out_of_fold_logits_without_information_give_the_prior():
+    rng = np.random.default_rng(6)
+    n = 2 * MIN_CALIBRATION_WINDOWS
+    parts = [rng.normal(scale=s, size=(n, 3)) for s in (1.0, 3.0, 0.3)]
+    label_parts = [rng.choice(3, size=n, p=[0.3, 0.3, 0.4]) for _ in parts]
+    fold_labels = np.concatenate(label_parts)
+    assert calibrate_out_of_fold(parts, label_parts, fold_labels, block=5).kind == "prior"
 
 
 # -- folding into the head ---------------------------------------------------------------------

@@ -54,7 +54,9 @@ def cache_key(train_df: pd.DataFrame, model_config: ModelConfig, config: TrainCo
         "model": model_config.to_dict(),
         "train": config.to_dict(),
         "features": FeatureSpec().to_dict(),
-        "format": 3,  # 3: nested CV, pooled out-of-fold calibration, ensembles (issue 10)
+        # 3: nested CV, pooled out-of-fold calibration, ensembles (issue 10); 4: its gate
+        # cross-fits each fold network's logits on their own
+        "format": 4,
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:24]
 
