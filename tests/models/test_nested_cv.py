@@ -196,25 +196,34 @@ def test_verdict_warns_when_the_model_does_not_beat_the_prior_or_the_best_baseli
 
 def test_final_model_takes_the_median_epoch_and_the_out_of_fold_calibration(orcl_segment,
                                                                            monkeypatch):
-    seen = []
-    real = training_mod.calibrate
+    inner, final = [], []
+    real_inner, real_final = training_mod.calibrate, training_mod.calibrate_out_of_fold
 
-    def recording(logits, labels, fold_labels, block=1):
-        seen.append((logits.copy(), labels.copy(), fold_labels.copy()))
-        return real(logits, labels, fold_labels, block)
+    def recording_inner(logits, labels, fold_labels, block=1):
+        inner.append(labels.size)
+        return real_inner(logits, labels, fold_labels, block)
 
-    monkeypatch.setattr(training_mod, "calibrate", recording)
+    def recording_final(logit_parts, label_parts, fold_labels, block=1):
+        final.append(([z.copy() for z in logit_parts], [y.copy() for y in label_parts],
+                      fold_labels.copy()))
+        return real_final(logit_parts, label_parts, fold_labels, block)
+
+    monkeypatch.setattr(training_mod, "calibrate", recording_inner)
+    monkeypatch.setattr(training_mod, "calibrate_out_of_fold", recording_final)
     config = small_config(folds=3)
     result = Trainer(SMALL_MODEL, config, progress=False).fit([orcl_segment])
     chosen = [e for f in result.folds for e in f.chosen_epochs]
     assert result.final_epochs == max(1, round(float(np.median(chosen))))
-    # one calibration per fold (inner slice), then the final one on the pooled outer folds
-    assert len(seen) == config.folds + 1
-    logits, labels, fold_labels = seen[-1]
+    # one calibration per fold (inner slice), then the final one on the outer folds' logits,
+    # one part per fold network
+    assert len(inner) == config.folds and len(final) == 1
+    logit_parts, label_parts, fold_labels = final[0]
     samples = _Samples([orcl_segment], SMALL_MODEL.seq_len)
     folds = time_series_folds(samples.bar_times[samples.ends], config.folds, config.horizon)
-    out_of_fold = np.concatenate([samples.labels[samples.ends[va]] for _, va in folds])
-    np.testing.assert_array_equal(labels, out_of_fold)
-    assert logits.shape == (out_of_fold.size, 3)
+    assert len(label_parts) == len(logit_parts) == config.folds
+    for (_, va), labels, logits in zip(folds, label_parts, logit_parts, strict=True):
+        np.testing.assert_array_equal(labels, samples.labels[samples.ends[va]])
+        assert logits.shape == (va.size, 3)
     np.testing.assert_array_equal(fold_labels, samples.labels[samples.ends])  # the anchor
-    assert result.calibrations[0] == real(logits, labels, fold_labels, config.horizon)
+    assert result.calibrations[0] == real_final(logit_parts, label_parts, fold_labels,
+                                                config.horizon)
