@@ -1,11 +1,11 @@
 """DecisionLog: one INFO record per decision, and optionally a JSON-lines file to tail.
 
 Each record says what the strategy did on a bar and why: bar time, feed, feed status,
-p_down/p_flat/p_up, confidence, action, reason. ``decision_log=path`` appends the same records
-as JSON lines (one object per line, flushed at once) that an operator can ``tail -f``.
-Order events (fills, rejections, unprotected positions) go to the same file with action
-"order". Nothing is formatted unless INFO is enabled or a file is open, so backtests pay
-nothing for it.
+p_down/p_flat/p_up, confidence, edge (the confidence beyond the model's base rate, what the
+strategy acts on), action, reason. ``decision_log=path`` appends the same records as JSON
+lines (one object per line, flushed at once) that an operator can ``tail -f``. Order events
+(fills, rejections, unprotected positions) go to the same file with action "order". Nothing is
+formatted unless INFO is enabled or a file is open, so backtests pay nothing for it.
 """
 
 from __future__ import annotations
@@ -49,11 +49,13 @@ class DecisionLog:
         probs: tuple[float, float, float],
         action: str,
         reason: str,
+        base_rate: float = 0.0,
     ) -> None:
-        """Log one decision (call only when ``active``)."""
+        """Log one decision (call only when ``active``); ``edge`` is the confidence beyond the
+        model's base rate, what the strategy acts on."""
         p_down, p_flat, p_up = probs
         logger.info(
-            "%s %s [%s] p=(%.3f, %.3f, %.3f) confidence %+.3f -> %s: %s",
+            "%s %s [%s] p=(%.3f, %.3f, %.3f) confidence %+.3f edge %+.3f -> %s: %s",
             bar_time,
             feed,
             status,
@@ -61,6 +63,7 @@ class DecisionLog:
             p_flat,
             p_up,
             p_up - p_down,
+            p_up - p_down - base_rate,
             action,
             reason,
         )
@@ -73,6 +76,7 @@ class DecisionLog:
                 "p_flat": _num(p_flat),
                 "p_up": _num(p_up),
                 "confidence": _num(p_up - p_down),
+                "edge": _num(p_up - p_down - base_rate),
                 "action": action,
                 "reason": reason,
             }

@@ -85,6 +85,7 @@ class LiveSession:
             probs,
             action,
             reason,
+            self.base_rate,
         )
 
     def _flush_state(self) -> None:

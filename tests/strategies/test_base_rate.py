@@ -4,6 +4,7 @@ carries the drift of its training range. The strategy trades the edge beyond tha
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -61,3 +62,15 @@ def test_exits_are_measured_from_the_base_rate_too(tmp_path):
     absolute = run_backtest(crafted_market(wiggle(300)), model,
                             {**strategy_params, "relative_confidence": False})
     assert set(absolute.trades["side"]) == {"long"}
+
+
+def test_the_decision_log_records_the_edge_it_acted_on(tmp_path):
+    model = calibrated(constant_signal_artifact(tmp_path / "raw", 0.1, 0.45), tmp_path / "cal",
+                       [40, 30, 30])  # base -0.10
+    log = tmp_path / "decisions.jsonl"
+    run_backtest(crafted_market(wiggle(300)), model,
+                 {"device": "cpu", "threshold": 0.2, "decision_log": str(log)})
+    decisions = [r for r in map(json.loads, log.read_text().splitlines()) if r["action"] != "order"]
+    assert decisions and all(r["confidence"] == pytest.approx(0.35, abs=1e-5) for r in decisions)
+    assert all(r["edge"] == pytest.approx(0.45, abs=1e-5) for r in decisions)
+    assert any(r["action"] == "buy" and "edge +0.450" in r["reason"] for r in decisions)

@@ -11,7 +11,8 @@ import pytest
 from bt_attention_lstm.models.artifact import Artifact
 from tests.strategies.live_helpers import FaultyBroker, live_cerebro, varied_signal_artifact, yhoo
 
-KEYS = {"time", "feed", "status", "p_down", "p_flat", "p_up", "confidence", "action", "reason"}
+KEYS = {"time", "feed", "status", "p_down", "p_flat", "p_up", "confidence", "edge", "action",
+        "reason"}
 
 
 @pytest.fixture(scope="module")
@@ -34,6 +35,8 @@ def test_every_decision_is_logged_and_written_as_json_lines(
     assert len(decisions) == len(df) - minperiod + 1  # one per bar with a signal
     assert all(set(r) == KEYS for r in decisions)
     assert all(abs(r["p_down"] + r["p_flat"] + r["p_up"] - 1) < 1e-5 for r in decisions)
+    assert strat.base_rate == 0.0  # an uncalibrated model: the edge is the confidence
+    assert all(r["edge"] == r["confidence"] for r in decisions)
     delayed = [r for r in decisions if r["status"] == "DELAYED"]
     live = [r for r in decisions if r["status"] == "LIVE"]
     assert len(delayed) == 300 - minperiod + 1 and len(live) == len(df) - 300
