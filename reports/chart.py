@@ -1,4 +1,4 @@
-"""The backtest chart: price with trades, model confidence, equity, drawdown."""
+"""The backtest chart: price with trades, the model's edge, equity, drawdown."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def plot_backtest(
     path: str | PathLike[str],
     price: pd.Series,
     trades: pd.DataFrame,
-    confidence: pd.Series,
+    edge: pd.Series,
     threshold: float,
     equity: pd.Series,
     benchmark_equity: pd.Series,
@@ -34,12 +34,13 @@ def plot_backtest(
 
     1. price, with entries (^ green long, v red short) and exits (x) from `trades`
        (columns entry_time, exit_time, side, entry_price, exit_price);
-    2. model confidence in [-1, 1] with the +/- `threshold` entry lines;
+    2. the model's edge (p_up - p_down beyond its base rate, what the strategy trades) with
+       the +/- `threshold` entry lines;
     3. `equity` and `benchmark_equity` as growth of 1 (e.g. ``(1 + returns).cumprod()``);
     4. the strategy's drawdown, measured from a peak that includes the starting 1.0, like
        quantstats' max_drawdown, so the panel's trough equals metrics.json's max_drawdown.
     """
-    _check_inputs(price, trades, confidence, equity, benchmark_equity)
+    _check_inputs(price, trades, edge, equity, benchmark_equity)
     # Importing quantstats restyles matplotlib globally (Arial first, seaborn rcParams):
     # draw with the defaults so the chart is the same whatever was imported before.
     with matplotlib.style.context("default"):
@@ -47,7 +48,7 @@ def plot_backtest(
         fig = Figure(figsize=(12, 10), layout="constrained")
         axes = fig.subplots(4, 1, sharex=True, height_ratios=[3.0, 1.2, 2.0, 1.2])
         _price_panel(axes[0], price, trades)
-        _confidence_panel(axes[1], confidence, threshold)
+        _edge_panel(axes[1], edge, threshold)
         _equity_panel(axes[2], equity, benchmark_equity)
         _drawdown_panel(axes[3], equity)
         fig.suptitle(title)
@@ -91,13 +92,18 @@ def _price_panel(ax: Axes, price: pd.Series, trades: pd.DataFrame) -> None:
     ax.grid(alpha=0.3)
 
 
-def _confidence_panel(ax: Axes, confidence: pd.Series, threshold: float) -> None:
-    ax.plot(confidence.index, confidence.to_numpy(dtype=float), color="tab:purple", linewidth=0.8)
+def _edge_panel(ax: Axes, edge: pd.Series, threshold: float) -> None:
+    ax.plot(edge.index, edge.to_numpy(dtype=float), color="tab:purple", linewidth=0.8)
     for level in (threshold, -threshold):
         ax.axhline(level, color="gray", linestyle="--", linewidth=0.8)
     ax.axhline(0.0, color="black", linewidth=0.5)
-    ax.set_ylim(-1.05, 1.05)
-    ax.set_ylabel("confidence")
+    values = edge.to_numpy(dtype=float)
+    finite = values[np.isfinite(values)]
+    # p_up - p_down is in [-1, 1]; a base rate of b moves the edge to [-1 - b, 1 - b]
+    low = min(-1.05, float(finite.min()) - 0.05) if finite.size else -1.05
+    high = max(1.05, float(finite.max()) + 0.05) if finite.size else 1.05
+    ax.set_ylim(low, high)
+    ax.set_ylabel("edge")
     ax.grid(alpha=0.3)
 
 
@@ -133,13 +139,13 @@ def _is_long(side: object) -> bool:
 def _check_inputs(
     price: pd.Series,
     trades: pd.DataFrame,
-    confidence: pd.Series,
+    edge: pd.Series,
     equity: pd.Series,
     benchmark_equity: pd.Series,
 ) -> None:
     for name, series in (
         ("price", price),
-        ("confidence", confidence),
+        ("edge", edge),
         ("equity", equity),
         ("benchmark_equity", benchmark_equity),
     ):

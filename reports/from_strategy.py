@@ -92,13 +92,14 @@ def report_from_strategy(
     )
     close = _series(first.close.get(size=len(first)), bars)
     confidence = _series(strategy.signals[first].confidence.get(size=len(first)), bars)
+    edge = confidence - float(getattr(strategy, "base_rate", 0.0))
     return write_backtest_report(
         out_dir,
         returns=returns,
         trades=trades,
         metrics=metrics,
         price=close.reindex(equity.index),
-        confidence=confidence.reindex(equity.index),
+        edge=edge.reindex(equity.index),
         threshold=float(strategy.p.threshold),
         periods_per_year=ppy,
         title=title,

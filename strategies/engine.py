@@ -40,6 +40,7 @@ class BacktestResult:
     equity: pd.Series
     trades: pd.DataFrame
     confidence: pd.Series
+    edge: pd.Series  # confidence beyond the model's base rate: what the strategy traded
     price: pd.Series
     exposure: float
     final_value: float
@@ -156,6 +157,7 @@ def _collect(
         equity=equity,
         trades=trades,
         confidence=confidence,
+        edge=confidence - strat.base_rate,
         price=close.reindex(equity.index),
         exposure=strat.exposure,
         final_value=float(strat.broker.getvalue()),

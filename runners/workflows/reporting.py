@@ -46,7 +46,7 @@ def write_report(
         trades=result.trades,
         metrics=metrics,
         price=result.price,
-        confidence=result.confidence,
+        edge=result.edge,
         threshold=threshold,
         periods_per_year=ppy,
         title=title,

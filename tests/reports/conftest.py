@@ -71,7 +71,7 @@ def report_dir(backtest: Backtest, tmp_path_factory: pytest.TempPathFactory) -> 
         trades=backtest.trades,
         metrics=metrics,
         price=backtest.price,
-        confidence=backtest.confidence,
+        edge=backtest.confidence,
         threshold=backtest.threshold,
         periods_per_year=PPY_DAILY,
         title=TITLE,

@@ -29,7 +29,7 @@ def write(backtest: Backtest, out: Path, **overrides) -> Path:
         "trades": backtest.trades,
         "metrics": compute_metrics(backtest.returns, backtest.trades, 0.5, PPY_DAILY),
         "price": backtest.price,
-        "confidence": backtest.confidence,
+        "edge": backtest.confidence,
         "threshold": backtest.threshold,
         "periods_per_year": PPY_DAILY,
         "title": "t",

@@ -58,7 +58,7 @@ class FoldOutcome:
     weights_sha256: str
     returns: pd.DataFrame  # strategy / benchmark simple returns over the test window
     trades: pd.DataFrame
-    confidence: pd.Series
+    edge: pd.Series  # each fold's own model: confidence beyond its base rate
     price: pd.Series
     exposure: float
     final_value: float
@@ -131,7 +131,7 @@ def run_fold(job: FoldJob) -> FoldOutcome:
         weights_sha256=artifact.weights_sha256,
         returns=bt.returns,
         trades=bt.trades,
-        confidence=bt.confidence,
+        edge=bt.edge,
         price=bt.price,
         exposure=bt.exposure,
         final_value=bt.final_value,

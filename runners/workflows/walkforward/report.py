@@ -42,7 +42,7 @@ def write_walkforward_report(
             trades=stitched.trades,
             metrics=metrics,
             price=stitched.price,
-            confidence=stitched.confidence,
+            edge=stitched.edge,
             threshold=threshold,
             periods_per_year=ppy,
             title=title,

@@ -34,7 +34,7 @@ FOLD_COLUMNS = (
 class StitchedResult:
     returns: pd.DataFrame  # strategy / benchmark per bar over every test window
     trades: pd.DataFrame
-    confidence: pd.Series
+    edge: pd.Series
     price: pd.Series
     exposure: float
     final_value: float
@@ -60,7 +60,7 @@ def stitch(outcomes: list[FoldOutcome], close: pd.Series, cash: float) -> Stitch
     return StitchedResult(
         returns=returns,
         trades=trades.reset_index(drop=True),
-        confidence=pd.concat([o.confidence for o in ordered]),
+        edge=pd.concat([o.edge for o in ordered]),
         price=pd.concat([o.price for o in ordered]),
         exposure=exposure,
         final_value=float(cash * np.prod(1.0 + strategy.to_numpy())),
