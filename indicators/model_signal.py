@@ -37,7 +37,8 @@ class ModelSignal(bt.Indicator):
     windows per forward pass of the batched path on a GPU (on CPU it is capped at cache-sized
     chunks of ``models.inference.CPU_CHUNK`` windows, run by one worker thread per torch
     thread); ``threads`` (intra-op threads of the per-bar path on CPU; 1 is fastest for
-    batch-1 inference); ``threshold`` (0.2): the +/- entry lines drawn by ``cerebro.plot()``.
+    batch-1 inference); ``threshold`` (0.2) and ``base_rate`` (0.0): ``cerebro.plot()`` draws
+    the entry lines at base_rate +/- threshold (AttentionLSTMStrategy passes its base rate).
 
     Keyword argument (not a param, so plot labels stay plain text): ``features``, a
     FeatureVector of the same data to reuse. Pass one when the strategy reads feature lines
@@ -57,6 +58,7 @@ class ModelSignal(bt.Indicator):
         ("batch_size", 4096),
         ("threads", 1),
         ("threshold", 0.2),
+        ("base_rate", 0.0),
     )
     plotinfo = dict(subplot=True, plotname="ModelSignal", plotymargin=0.05)
     csv = True  # WriterFile writes the probabilities with the bars
@@ -65,9 +67,9 @@ class ModelSignal(bt.Indicator):
         refuse_replay(self)  # a forming bar must not reach the model: completed bars only
         artifact: Artifact = self.p.artifact or load_artifact(self.p.model_path)
         self.artifact = artifact
-        threshold = float(self.p.threshold)
-        self.plotinfo.plothlines = [threshold, 0.0, -threshold]
-        self.plotinfo.plotyticks = [-1.0, -threshold, 0.0, threshold, 1.0]
+        threshold, base = float(self.p.threshold), float(self.p.base_rate)
+        self.plotinfo.plothlines = [base + threshold, base, base - threshold]
+        self.plotinfo.plotyticks = [-1.0, base - threshold, base, base + threshold, 1.0]
         self.features = features
         if self.features is None:
             self.features = FeatureVector(self.data, spec=artifact.feature_spec)
@@ -81,7 +83,8 @@ class ModelSignal(bt.Indicator):
 
     def _plotlabel(self) -> list[str]:
         # backtrader labels a plot with str() of every param: an Artifact would flood it.
-        return [f"model {self.artifact.weights_sha256[:8]}", f"threshold {self.p.threshold:g}"]
+        label = [f"model {self.artifact.weights_sha256[:8]}", f"threshold {self.p.threshold:g}"]
+        return label + ([f"base rate {self.p.base_rate:+.3f}"] if self.p.base_rate else [])
 
     # -- per bar ----------------------------------------------------------------------------
     def _push_current_row(self) -> bool:

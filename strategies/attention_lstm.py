@@ -143,6 +143,7 @@ class AttentionLSTMStrategy(OrderLifecycle, LiveSession, bt.Strategy):
                 batch_size=self.p.batch_size,
                 threads=self.p.threads,
                 threshold=self.p.threshold,
+                base_rate=self.base_rate,
                 features=self.features[data],
             )
         self.setsizer(

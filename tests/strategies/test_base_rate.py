@@ -7,11 +7,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import backtrader as bt
 import pytest
 
 from bt_attention_lstm.models.artifact import Artifact, load_artifact, save_artifact
 from bt_attention_lstm.models.calibration import VectorScaling
-from bt_attention_lstm.strategies.engine import run_backtest
+from bt_attention_lstm.strategies import AttentionLSTMStrategy
+from bt_attention_lstm.strategies.engine import pandas_feed, run_backtest
 from tests.strategies.conftest import constant_signal_artifact, crafted_market, wiggle
 
 # The identity written as a fitted scaling: the network's output unchanged, but anchored.
@@ -74,3 +76,14 @@ def test_the_decision_log_records_the_edge_it_acted_on(tmp_path):
     assert decisions and all(r["confidence"] == pytest.approx(0.35, abs=1e-5) for r in decisions)
     assert all(r["edge"] == pytest.approx(0.45, abs=1e-5) for r in decisions)
     assert any(r["action"] == "buy" and "edge +0.450" in r["reason"] for r in decisions)
+
+
+def test_the_signal_plot_draws_the_entry_lines_around_the_base_rate(tmp_path):
+    model = calibrated(constant_signal_artifact(tmp_path / "raw", 0.1, 0.45), tmp_path / "cal",
+                       [10, 30, 60])  # base +0.50
+    cerebro = bt.Cerebro(stdstats=False)
+    cerebro.adddata(pandas_feed(crafted_market(wiggle(120))))
+    cerebro.addstrategy(AttentionLSTMStrategy, artifact=model, device="cpu", threshold=0.2)
+    (signal,) = cerebro.run()[0].signals.values()
+    assert signal.plotinfo.plothlines == pytest.approx([0.7, 0.5, 0.3])
+    assert "base rate +0.500" in signal.plotlabel()
