@@ -9,6 +9,7 @@ import pytest
 import bt_attention_lstm.models.training as training_mod
 from bt_attention_lstm.models.artifact import parameters_digest
 from bt_attention_lstm.models.baselines import baseline_probabilities, lagged_rows
+from bt_attention_lstm.models.calibration import MIN_CALIBRATION_WINDOWS
 from bt_attention_lstm.models.config import ModelConfig, TrainConfig
 from bt_attention_lstm.models.errors import DataError
 from bt_attention_lstm.models.feature_spec import FeatureSpec
@@ -19,7 +20,7 @@ from bt_attention_lstm.models.nested_cv import (
     time_series_folds,
 )
 from bt_attention_lstm.models.synthetic import random_walk_market
-from bt_attention_lstm.models.training import Trainer, _Samples
+from bt_attention_lstm.models.training import Trainer, _OutOfFold, _Samples
 from bt_attention_lstm.runners.workflows.training.pipeline import cross_validate, segment_of
 
 DAY = 86_400 * 10**9
@@ -215,15 +216,27 @@ def test_final_model_takes_the_median_epoch_and_the_out_of_fold_calibration(orcl
     chosen = [e for f in result.folds for e in f.chosen_epochs]
     assert result.final_epochs == max(1, round(float(np.median(chosen))))
     # one calibration per fold (inner slice), then the final one on the outer folds' logits,
-    # one part per fold network
+    # one part per fold network whose inner slice could judge its epoch, else the last fold's
     assert len(inner) == config.folds and len(final) == 1
     logit_parts, label_parts, fold_labels = final[0]
     samples = _Samples([orcl_segment], SMALL_MODEL.seq_len)
     folds = time_series_folds(samples.bar_times[samples.ends], config.folds, config.horizon)
-    assert len(label_parts) == len(logit_parts) == config.folds
-    for (_, va), labels, logits in zip(folds, label_parts, logit_parts, strict=True):
+    judged = [k for k, size in enumerate(inner) if size >= MIN_CALIBRATION_WINDOWS]
+    evidence = judged or [config.folds - 1]
+    assert len(label_parts) == len(logit_parts) == len(evidence)
+    for k, labels, logits in zip(evidence, label_parts, logit_parts, strict=True):
+        va = folds[k][1]
         np.testing.assert_array_equal(labels, samples.labels[samples.ends[va]])
         assert logits.shape == (va.size, 3)
     np.testing.assert_array_equal(fold_labels, samples.labels[samples.ends])  # the anchor
     assert result.calibrations[0] == real_final(logit_parts, label_parts, fold_labels,
                                                 config.horizon)
+
+
+def test_the_final_calibration_hears_only_folds_whose_inner_slice_could_judge():
+    """A fold network whose epoch was chosen on fewer than MIN_CALIBRATION_WINDOWS inner windows
+    is noise as evidence for the final model; with no such fold, the last (most data) speaks."""
+    labels = [np.zeros(5, dtype=np.int64)] * 3
+    assert _OutOfFold([[]], labels, [False, True, True]).evidence() == [1, 2]
+    assert _OutOfFold([[]], labels, [False, False, False]).evidence() == [2]
+    assert _OutOfFold([[]], labels, [True, True, True]).evidence() == [0, 1, 2]

@@ -55,8 +55,9 @@ def cache_key(train_df: pd.DataFrame, model_config: ModelConfig, config: TrainCo
         "train": config.to_dict(),
         "features": FeatureSpec().to_dict(),
         # 3: nested CV, pooled out-of-fold calibration, ensembles (issue 10); 4: its gate
-        # cross-fits each fold network's logits on their own
-        "format": 4,
+        # cross-fits each fold network's logits on their own; 5: only folds whose inner slice
+        # could judge their epoch (or the last) give that evidence
+        "format": 5,
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:24]
 
