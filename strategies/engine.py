@@ -65,7 +65,7 @@ def bar_timeframe(index: pd.DatetimeIndex) -> tuple[int, int]:
     return bt.TimeFrame.Months, 1
 
 
-class _EquityRecorder(bt.Analyzer):
+class EquityRecorder(bt.Analyzer):
     """Portfolio value at the end of every bar (after that bar's fills)."""
 
     def start(self) -> None:
@@ -121,15 +121,18 @@ def run_backtest(
     params = dict(strategy_params or {})
     params.setdefault("trade_start", start.to_pydatetime())
     cerebro.addstrategy(AttentionLSTMStrategy, artifact=artifact, **params)
-    cerebro.addanalyzer(_EquityRecorder, _name="equity")
+    cerebro.addanalyzer(EquityRecorder, _name="equity")
     cerebro.addanalyzer(bt.analyzers.DrawDown, _name="drawdown")
     strat = cerebro.run()[0]
-    return _collect(df, strat, start, broker.cash)
+    return collect_result(df, strat, start, broker.cash)
 
 
-def _collect(
+def collect_result(
     df: pd.DataFrame, strat: AttentionLSTMStrategy, start: pd.Timestamp, cash: float
 ) -> BacktestResult:
+    """The BacktestResult of a finished run whose Cerebro had an ``EquityRecorder`` named
+    "equity" and a DrawDown analyzer named "drawdown" (``run_backtest`` and the paper session
+    set them up): returns from ``start`` on, against buy-and-hold of ``df``'s close."""
     values = strat.analyzers.equity.get_analysis()["values"]
     equity_all = pd.Series(
         [v for _, v in values], index=pd.DatetimeIndex([t for t, _ in values]), dtype=float

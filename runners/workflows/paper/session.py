@@ -24,9 +24,9 @@ from bt_attention_lstm.strategies.attention_lstm import AttentionLSTMStrategy
 from bt_attention_lstm.strategies.engine import (
     BacktestResult,
     BrokerConfig,
-    _collect,
-    _EquityRecorder,
+    EquityRecorder,
     bar_timeframe,
+    collect_result,
 )
 from bt_attention_lstm.strategies.live_feed import LiveReplayFeed
 from bt_attention_lstm.strategies.paper_broker import PaperBroker
@@ -128,14 +128,14 @@ def run_paper(
         "decision_log": str(config.decision_log) if config.decision_log else None,
     }
     cerebro.addstrategy(AttentionLSTMStrategy, artifact=artifact, **params)
-    cerebro.addanalyzer(_EquityRecorder, _name="equity")
+    cerebro.addanalyzer(EquityRecorder, _name="equity")
     cerebro.addanalyzer(bt.analyzers.DrawDown, _name="drawdown")
     cerebro.addanalyzer(_LiveExposure, _name="live_exposure")
     strat = cerebro.run()[0]
     live_start = feed.live_start
     if live_start is None:
         raise DataError("the session ended before its first live bar")
-    result = _collect(df, strat, live_start, broker.cash)
+    result = collect_result(df, strat, live_start, broker.cash)
     rows = strat.analyzers.live_exposure.get_analysis()["rows"]
     live = [held for when, held in rows if pd.Timestamp(when) >= live_start]
     result = dataclasses.replace(result, exposure=sum(live) / len(live) if live else 0.0)
