@@ -29,6 +29,7 @@ from bt_attention_lstm.models.fused_network import FusedAttentionLSTM
 from bt_attention_lstm.models.inference import BatchedPredictor, StreamingPredictor
 from bt_attention_lstm.models.network import AttentionLSTM, ModelConfig
 from bt_attention_lstm.models.scaling import FeatureScaler
+from tests.models.helpers import sharp_random_model
 
 N_FEATURES = FeatureSpec().n_features
 CFG = ModelConfig(n_features=N_FEATURES, hidden=16, layers=1, heads=2, dropout=0.0, seq_len=6)
@@ -37,13 +38,7 @@ CALIBRATION = VectorScaling((0.4, 0.7, 0.2), (0.3, -0.5, 0.1), "vector")
 
 
 def random_model(seed: int = 0) -> AttentionLSTM:
-    torch.manual_seed(seed)
-    model = AttentionLSTM(CFG)
-    with torch.no_grad():
-        for p in model.parameters():
-            if p.dim() > 1:
-                p.mul_(3.0)  # logits far from zero: a missed scale or bias would show
-    return model.eval()
+    return sharp_random_model(CFG, seed)
 
 
 def sample_labels(probs: np.ndarray, rng: np.random.Generator) -> np.ndarray:

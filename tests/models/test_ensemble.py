@@ -24,6 +24,7 @@ from bt_attention_lstm.models.network import AttentionLSTM, ModelConfig
 from bt_attention_lstm.models.scaling import FeatureScaler
 from bt_attention_lstm.runners.workflows.training.pipeline import train_and_save
 from tests.conftest import TINY_MODEL
+from tests.models.helpers import sharp_random_model
 
 N_FEATURES = FeatureSpec().n_features
 CFG = ModelConfig(n_features=N_FEATURES, hidden=16, layers=2, heads=2, dropout=0.0, seq_len=7)
@@ -36,13 +37,7 @@ CALIBRATIONS = [
 
 
 def member(seed: int) -> AttentionLSTM:
-    torch.manual_seed(seed)
-    model = AttentionLSTM(CFG)
-    with torch.no_grad():
-        for p in model.parameters():
-            if p.dim() > 1:
-                p.mul_(3.0)
-    return model.eval()
+    return sharp_random_model(CFG, seed)
 
 
 @pytest.fixture(scope="module")
