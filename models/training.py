@@ -21,8 +21,8 @@ data a reported figure is computed from at the time it is computed:
   for the same data), and so are that network's logits. And each evidence network's logits are
   cross-fitted on their own halves, the differences pooled: one network's logit scale says
   nothing about another's. Planted edge, 8 seeds: 2 passed the gate with one scaling
-  cross-fitted across all folds, 7 pass now; random walks (8 models) and orcl, nvda, yhoo (6)
-  stay the prior. As in scikit-learn's ``CalibratedClassifierCV(ensemble=False)``, the
+  cross-fitted across all folds, all 8 pass now; random walks (8 models) and orcl, nvda, yhoo
+  (6) stay the prior. As in scikit-learn's ``CalibratedClassifierCV(ensemble=False)``, the
   calibrator fitted on cross-validated predictions is applied to the refitted network.
 """
 
