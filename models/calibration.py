@@ -7,8 +7,9 @@ held-out logits (an inner slice of the training fold, never the data a figure is
 with the bias anchored at the training fold's log class frequencies (``fit_vector_scaling``).
 
 A scaling is only kept when it beats the fold's prior out of sample *inside* the slice (two
-halves, each fitted on one and scored on the other, by more than two block standard errors) and
-the slice is large enough to judge; otherwise the calibration IS the prior of the training fold:
+halves, each fitted on one and scored on the other, by more than ``GATE_SE`` block standard
+errors; out-of-fold logits of several networks are split per network, ``calibrate_out_of_fold``)
+and the slice is large enough to judge; otherwise the calibration IS the prior of the training fold:
 scale 0, bias = log class frequencies. Since ``scale * z + bias`` is affine in the logits, it
 folds exactly into the network's last linear layer (``fold_into``), so the batched, per-bar,
 fused and CUDA-graph paths all apply it without a line of their own.
@@ -256,9 +257,10 @@ def calibrate_out_of_fold(
     fold_labels: np.ndarray, block: int = 1,
 ) -> VectorScaling:
     """The final model's calibration from the outer folds' out-of-fold logits (one part per
-    fold network): kept when the scaling beats the prior inside every part's halves, pooled
-    (``beats_prior_in_each_part``), over at least ``MIN_CALIBRATION_WINDOWS``; then fitted on
-    all parts together, anchored at the whole range's prior. Else that prior."""
+    fold network): kept when scalings cross-fitted within each part's own halves beat the prior
+    on the pooled differences (``beats_prior_in_each_part``) over at least
+    ``MIN_CALIBRATION_WINDOWS`` windows; then fitted on all parts together, anchored at the
+    whole range's prior. Else that prior."""
     n_classes = logit_parts[0].shape[1]
     anchor = log_prior(fold_labels, n_classes)
     labels = np.concatenate(label_parts)
