@@ -40,10 +40,10 @@ class AttentionLSTMStrategy(OrderLifecycle, LiveSession, bt.Strategy):
     prior_confidence``, p_up - p_down of the training labels; 0 for an uncalibrated model or
     with ``relative_confidence=False``). Flat and |edge| >= threshold -> a market order filled
     at the next bar's open (never on the close it was decided on). Exits: the opposite signal
-    (edge beyond -threshold), a
-    stop-loss (``stop_loss`` fraction and/or ``atr_stop`` x ATR from the fill, the tighter one
-    wins), a trailing stop (``trail_percent``) and a take-profit, placed as one OCO group when
-    the entry fills, and all cancelled when the position closes (no orphan orders).
+    (edge beyond -threshold), a stop-loss (``stop_loss`` fraction and/or ``atr_stop`` x ATR
+    from the fill, the tighter one wins), a trailing stop (``trail_percent``) and a take-profit,
+    placed as one OCO group when the entry fills, and all cancelled when the position closes
+    (no orphan orders).
 
     Params:
       - model_path: artifact directory written by runners/train.py (or ``artifact``: a loaded one)
@@ -283,26 +283,26 @@ class AttentionLSTMStrategy(OrderLifecycle, LiveSession, bt.Strategy):
         if self._protection_pending(data):
             # an exit now could race the stops: wait until they can be cancelled
             return "wait", "protective orders not yet accepted"
-        confidence = self._edge(data)
-        if not math.isfinite(confidence):
+        edge = self._edge(data)
+        if not math.isfinite(edge):
             return "wait", "no signal"
         size = self._owned[data]  # what this strategy owns, not the broker's whole position
         threshold = self.p.threshold
-        if size > 0 and confidence <= -threshold or size < 0 and confidence >= threshold:
+        if size > 0 and edge <= -threshold or size < 0 and edge >= threshold:
             self._exit(data, "signal")
-            return "exit", f"edge {confidence:+.3f} against the position"
+            return "exit", f"edge {edge:+.3f} against the position"
         if size != 0:
             return "hold", "in position"
-        if abs(confidence) < threshold or confidence < 0 and not self.p.allow_short:
-            return "hold", f"edge {confidence:+.3f} does not reach {threshold}"
+        if abs(edge) < threshold or edge < 0 and not self.p.allow_short:
+            return "hold", f"edge {edge:+.3f} does not reach {threshold}"
         if self.artifact.says_nothing:
             # a constant (the class prior's) is no signal, whatever its sign and size
             return "hold", "the model is the class prior: nothing to trade on"
         if self._cooling_down(data):
             return "wait", "cooldown after the last exit"
-        long = confidence >= threshold
+        long = edge >= threshold
         if self._enter(data, long=long):
-            return ("buy" if long else "sell"), f"edge {confidence:+.3f}"
+            return ("buy" if long else "sell"), f"edge {edge:+.3f}"
         return "hold", "the sizer gave zero units"
 
     def _cooling_down(self, data: bt.DataBase) -> bool:
