@@ -58,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
         'choice, {"dropout": {"uniform": [0, 0.3]}} or {"lr": {"loguniform": [1e-4, 1e-2]}} a '
         'range, {"layers": 1} a fixed value; known keys: ' + ", ".join(PARAMS) + ".",
     )
-    add_data_args(p)
+    add_data_args(p, bar_size_check=False)
     s = p.add_argument_group("search")
     s.add_argument("--space", metavar="FILE.json", help="search space (default: see below)")
     s.add_argument(

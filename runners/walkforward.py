@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 
 def build_parser() -> argparse.ArgumentParser:
     p = OneLineParser(prog="walkforward.py", description=__doc__.split("\n\n")[0])
-    add_data_args(p)
+    add_data_args(p, bar_size_check=False)
     add_fold_args(p)
     add_engine_args(p)
     t = p.add_argument_group("training (every fold, as runners/train.py)")

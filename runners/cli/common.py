@@ -60,7 +60,12 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
 
 
-def add_data_args(parser: argparse.ArgumentParser, multiple: bool = False) -> None:
+def add_data_args(
+    parser: argparse.ArgumentParser, multiple: bool = False, bar_size_check: bool = True
+) -> None:
+    """--data and its companions. ``bar_size_check``: offer --allow-timeframe-mismatch (runners
+    that trade a given model, or train on several files); walk-forward and sweep train every
+    model on the bars they trade, so no mismatch can arise there."""
     group = parser.add_argument_group("data")
     if multiple:
         group.add_argument(
@@ -95,6 +100,8 @@ def add_data_args(parser: argparse.ArgumentParser, multiple: bool = False) -> No
         choices=TIMEFRAMES,
         help="resample the bars to this coarser size before features are computed",
     )
+    if not bar_size_check:
+        return
     group.add_argument(
         "--allow-timeframe-mismatch",
         action="store_true",

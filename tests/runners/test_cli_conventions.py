@@ -182,3 +182,14 @@ def test_console_script_dispatches_to_the_same_runner():
     )
     assert done.returncode == 2
     assert done.stderr.strip() == "error: --start 2014-01-01 is after --end 2010-01-01"
+
+
+@pytest.mark.parametrize("script", [*DATA_RUNNERS, "paper"])
+def test_the_bar_size_override_is_offered_only_where_a_mismatch_can_arise(script):
+    """Runners that trade a given model (or train on several files) check the data's bar size
+    against it (tests/runners/test_bar_size_cli.py); walk-forward and sweep train each model on
+    the very bars they trade, so the flag would do nothing there."""
+    parser = importlib.import_module(f"bt_attention_lstm.runners.{script}").build_parser()
+    flags = {flag for action in parser._actions for flag in action.option_strings}
+    offered = "--allow-timeframe-mismatch" in flags
+    assert offered is (script not in ("walkforward", "sweep")), script
