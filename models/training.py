@@ -97,6 +97,17 @@ class Member:
 
 
 @dataclass
+class _InnerFit:
+    """What one training fold's inner fit produced (``Trainer._fit_members``)."""
+
+    scaler: FeatureScaler
+    inner_start: int  # timestamp (ns) of the inner slice's first window
+    inner_windows: int  # windows the epoch and the calibration were chosen on
+    members: list[Member]
+    history: list[dict[str, float]]
+
+
+@dataclass
 class _OutOfFold:
     """Raw logits of each member's fold networks on their outer validation windows, and the
     labels of those windows, fold after fold."""
@@ -279,9 +290,8 @@ class Trainer:
         self, samples: _Samples, k: int, tr: np.ndarray, va: np.ndarray,
         out_of_fold: _OutOfFold | None = None,
     ) -> tuple[FoldResult, list[dict[str, float]]]:
-        scaler, inner_start, members, history = self._fit_members(
-            samples, tr, self.config.seed + k, f"fold {k + 1}"
-        )
+        fit = self._fit_members(samples, tr, self.config.seed + k, f"fold {k + 1}")
+        scaler, members = fit.scaler, fit.members
         train_ends, val_ends = samples.ends[tr], samples.ends[va]
         scaled = scaler.transform(samples.features)
         val = WindowBatches(scaled, samples.labels, val_ends, samples.seq_len)
@@ -293,10 +303,7 @@ class Trainer:
             for m, member_logits in enumerate(logits):
                 out_of_fold.logits[m].append(member_logits)
             out_of_fold.labels.append(samples.labels[val_ends])
-            _, inner_va = inner_split(
-                samples.bar_times[train_ends], self.config.inner_fraction, self.config.horizon
-            )
-            out_of_fold.judged.append(inner_va.size >= MIN_CALIBRATION_WINDOWS)
+            out_of_fold.judged.append(fit.inner_windows >= MIN_CALIBRATION_WINDOWS)
         probs = {MODEL_NAME: np.mean(
             [m.calibration.probabilities(z) for m, z in zip(members, logits, strict=True)], axis=0
         )}
@@ -314,7 +321,7 @@ class Trainer:
             train_windows=int(tr.size),
             val_windows=int(va.size),
             train_end=fmt(samples.bar_times[train_ends[-1]]),
-            inner_start=fmt(inner_start),
+            inner_start=fmt(fit.inner_start),
             val_start=fmt(samples.bar_times[val_ends[0]]),
             val_end=fmt(samples.bar_times[val_ends[-1]]),
             best_epoch=max(1, int(round(float(np.median([m.epoch for m in members]))))),
@@ -327,14 +334,13 @@ class Trainer:
             scores=scores,
         )
         logger.info("fold %d: %s", k + 1, result)
-        return result, history
+        return result, fit.history
 
     def _fit_members(
         self, samples: _Samples, idx: np.ndarray, seed: int, label: str
-    ) -> tuple[FeatureScaler, int, list[Member], list[dict[str, float]]]:
+    ) -> _InnerFit:
         """Scaler on the rows of ``idx``'s windows; per member: weights on the inner training
-        part, epoch and calibration on the inner slice. Returns (scaler, the inner slice's first
-        timestamp, members, history)."""
+        part, epoch and calibration on the inner slice."""
         ends = samples.ends[idx]
         scaler = FeatureScaler.fit(samples.features[samples.covered_rows(ends)])
         scaled = scaler.transform(samples.features)
@@ -356,7 +362,7 @@ class Trainer:
             members.append(Member(model.cpu().eval(), calibration, epoch))
             history.extend({"fit": name, **h} for h in member_history)
         inner_start = int(samples.bar_times[ends[inner_va[0]]])
-        return scaler, inner_start, members, history
+        return _InnerFit(scaler, inner_start, int(inner_va.size), members, history)
 
     def _early_stopped(
         self, train: WindowBatches, inner: WindowBatches, seed: int, name: str

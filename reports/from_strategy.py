@@ -7,8 +7,8 @@ writes what ``runners/backtest.py`` writes (tearsheet.html, metrics.json, return
 trades.csv, chart.png; atomically), from a finished ``AttentionLSTMStrategy``. The strategy is
 read duck-typed, so this module imports neither backtrader's strategies nor torch: it uses
 ``equity_times`` and ``equity_values`` (portfolio value per bar), ``trade_rows()``,
-``exposure``, ``trade_datas``, ``signals``, ``artifact``, ``broker`` and the params
-``threshold`` and ``trade_start``.
+``exposure``, ``trade_datas``, ``signals``, ``base_rate`` (the chart shows the edge beyond
+it), ``artifact``, ``broker`` and the params ``threshold`` and ``trade_start``.
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ def report_from_strategy(
     )
     close = _series(first.close.get(size=len(first)), bars)
     confidence = _series(strategy.signals[first].confidence.get(size=len(first)), bars)
-    edge = confidence - float(getattr(strategy, "base_rate", 0.0))
+    edge = confidence - strategy.base_rate  # what the strategy traded
     return write_backtest_report(
         out_dir,
         returns=returns,

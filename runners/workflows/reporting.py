@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
+
+import pandas as pd
 
 from bt_attention_lstm.models.artifact import Artifact
 from bt_attention_lstm.reports import write_backtest_report
@@ -31,9 +33,18 @@ def build_metrics(
     )
 
 
+class ReportSeries(Protocol):
+    """What a report is drawn from: a BacktestResult, or walk-forward folds stitched together."""
+
+    returns: pd.DataFrame
+    trades: pd.DataFrame
+    price: pd.Series
+    edge: pd.Series
+
+
 def write_report(
     out: Path,
-    result: BacktestResult,
+    result: ReportSeries,
     metrics: dict[str, Any],
     threshold: float,
     ppy: float,

@@ -76,7 +76,7 @@ def fold_choices(monkeypatch, segment, config, fold: int, permute: bool):
 
     def recording(self, samples, idx, seed, label):
         out = real(self, samples, idx, seed, label)
-        chosen.append([(m.epoch, m.calibration, parameters_digest(m.model)) for m in out[2]])
+        chosen.append([(m.epoch, m.calibration, parameters_digest(m.model)) for m in out.members])
         return out
 
     monkeypatch.setattr(Trainer, "_fit_members", recording)

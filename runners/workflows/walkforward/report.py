@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from bt_attention_lstm.reports import write_backtest_report
+from bt_attention_lstm.runners.workflows.reporting import write_report
 from bt_attention_lstm.runners.workflows.walkforward.stitch import StitchedResult
 
 logger = logging.getLogger(__name__)
@@ -36,18 +36,7 @@ def write_walkforward_report(
     previous_level = writer_log.level
     writer_log.setLevel(logging.WARNING)
     try:
-        report = write_backtest_report(
-            staging / "report",
-            returns=stitched.returns,
-            trades=stitched.trades,
-            metrics=metrics,
-            price=stitched.price,
-            edge=stitched.edge,
-            threshold=threshold,
-            periods_per_year=ppy,
-            title=title,
-            html=html,
-        )
+        report = write_report(staging / "report", stitched, metrics, threshold, ppy, title, html)
         folds.to_csv(report / "folds.csv", index=False)
         if models_dir is not None:
             shutil.move(str(models_dir), report / "models")
