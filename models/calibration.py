@@ -8,8 +8,9 @@ with the bias anchored at the training fold's log class frequencies (``fit_vecto
 
 A scaling is only kept when it beats the fold's prior out of sample *inside* the slice (two
 halves, each fitted on one and scored on the other, by more than ``GATE_SE`` block standard
-errors; out-of-fold logits of several networks are split per network, ``calibrate_out_of_fold``)
-and the slice is large enough to judge; otherwise the calibration IS the prior of the training fold:
+errors; out-of-fold logits of several networks are split per network, ``calibrate_out_of_fold``;
+an ensemble's members are judged together on their averaged probabilities,
+``calibrate_members``) and the slice is large enough to judge; otherwise the calibration IS the prior of the training fold:
 scale 0, bias = log class frequencies. Since ``scale * z + bias`` is affine in the logits, it
 folds exactly into the network's last linear layer (``fold_into``), so the batched, per-bar,
 fused and CUDA-graph paths all apply it without a line of their own.
@@ -180,23 +181,38 @@ def fit_vector_scaling(
     return VectorScaling(tuple(s.tolist()), tuple(b.tolist()), "vector")
 
 
-def _held_out_differences(
+def _held_out_true_class(
     logits: np.ndarray, labels: np.ndarray, anchor: np.ndarray
 ) -> np.ndarray | None:
-    """Per-window log-loss of the anchored scaling minus the anchor's, each half (in time) scored
-    with the scaling fitted on the other half; None when a half is too short to fit."""
+    """Probability of the true class for every window, each half (in time) scored with the
+    anchored scaling fitted on the other half (second half first); None when a half is too
+    short to fit. The order depends only on ``labels.size``, so several members' results for
+    the same windows line up."""
     n = labels.size
     half = n // 2
     if half < 2:
         return None
-    prior = softmax(np.asarray(anchor, dtype=np.float64)[None, :])[0]
-    diffs = []
+    picked = []
     for fit, held in ((slice(0, half), slice(half, n)), (slice(half, n), slice(0, half))):
         cal = fit_vector_scaling(logits[fit], labels[fit], anchor)
         y = labels[held]
-        p_cal = cal.probabilities(logits[held])[np.arange(y.size), y]
-        diffs.append(np.log(np.clip(prior[y], 1e-12, 1)) - np.log(np.clip(p_cal, 1e-12, 1)))
-    return np.concatenate(diffs)
+        picked.append(cal.probabilities(logits[held])[np.arange(y.size), y])
+    return np.concatenate(picked)
+
+
+def _held_out_differences(
+    member_logits: Sequence[np.ndarray], labels: np.ndarray, anchor: np.ndarray
+) -> np.ndarray | None:
+    """Per-window log-loss of the members' averaged, cross-fitted scalings minus the anchor's
+    (see ``_held_out_true_class``); None when a half is too short to fit."""
+    picked = [_held_out_true_class(z, labels, anchor) for z in member_logits]
+    if any(p is None for p in picked):
+        return None
+    n, half = labels.size, labels.size // 2
+    y = np.concatenate([labels[half:n], labels[:half]])  # the order of _held_out_true_class
+    prior = softmax(np.asarray(anchor, dtype=np.float64)[None, :])[0]
+    averaged = np.mean(picked, axis=0)
+    return np.log(np.clip(prior[y], 1e-12, 1)) - np.log(np.clip(averaged, 1e-12, 1))
 
 
 def _significantly_negative(d: np.ndarray, block: int) -> bool:
@@ -218,8 +234,7 @@ def beats_prior_inside(
     this slice, beyond noise: fitted on one half (in time) and scored on the other, both ways;
     the per-window log-loss differences must average below zero by more than ``GATE_SE``
     standard errors of means over ``block`` windows (pass the horizon)."""
-    d = _held_out_differences(logits, labels, anchor)
-    return d is not None and _significantly_negative(d, block)
+    return members_beat_prior([[logits]], [labels], anchor, block)
 
 
 def beats_prior_in_each_part(
@@ -229,8 +244,22 @@ def beats_prior_in_each_part(
     """``beats_prior_inside`` for logits that come from several networks (the outer folds'
     out-of-fold predictions): each part is split in halves and cross-fitted on its own, since
     one network's logit scale says nothing about another's, and the differences are pooled."""
-    parts = [_held_out_differences(z, y, anchor) for z, y in zip(logit_parts, label_parts,
-                                                                  strict=True)]
+    return members_beat_prior([list(logit_parts)], label_parts, anchor, block)
+
+
+def members_beat_prior(
+    member_parts: Sequence[Sequence[np.ndarray]], label_parts: Sequence[np.ndarray],
+    anchor: np.ndarray, block: int = 1,
+) -> bool:
+    """The gate for an ensemble (``member_parts[m][k]``: member m's logits on part k): within
+    each part every member's scaling is cross-fitted on its own halves, the members'
+    probabilities are averaged as the artifact averages them, and the differences to the
+    anchor are pooled over the parts. The members pass or fail together: a calibrated member
+    averaged with members calibrated to the prior only dilutes what it says."""
+    parts = [
+        _held_out_differences([member[k] for member in member_parts], y, anchor)
+        for k, y in enumerate(label_parts)
+    ]
     kept = [d for d in parts if d is not None]
     return bool(kept) and _significantly_negative(np.concatenate(kept), block)
 
@@ -238,38 +267,57 @@ def beats_prior_in_each_part(
 def calibrate(
     logits: np.ndarray, labels: np.ndarray, fold_labels: np.ndarray, block: int = 1
 ) -> VectorScaling:
-    """The calibration chosen on a held-out slice (``logits``, ``labels``): scaling anchored at
-    the prior of the whole training fold (``fold_labels``) when it beats that prior inside the
-    slice (``beats_prior_inside``) and the slice holds at least ``MIN_CALIBRATION_WINDOWS``;
-    else that prior itself, i.e. exactly the majority-prior baseline."""
-    n_classes = logits.shape[1]
+    """One network's calibration on a held-out slice: ``calibrate_members`` of one member."""
+    return calibrate_members([logits], labels, fold_labels, block)[0]
+
+
+def calibrate_members(
+    member_logits: Sequence[np.ndarray], labels: np.ndarray, fold_labels: np.ndarray,
+    block: int = 1,
+) -> list[VectorScaling]:
+    """The calibrations chosen on a held-out slice (each member's ``logits`` on it, its
+    ``labels``): per member, a scaling anchored at the prior of the whole training fold
+    (``fold_labels``) when the members' averaged scalings beat that prior inside the slice
+    (``members_beat_prior``) and the slice holds at least ``MIN_CALIBRATION_WINDOWS``; else
+    that prior for every member, i.e. exactly the majority-prior baseline."""
+    n_classes = member_logits[0].shape[1]
     anchor = log_prior(fold_labels, n_classes)
-    if labels.size >= MIN_CALIBRATION_WINDOWS and beats_prior_inside(
-        logits, labels, anchor, block
+    if labels.size >= MIN_CALIBRATION_WINDOWS and members_beat_prior(
+        [[z] for z in member_logits], [labels], anchor, block
     ):
-        return fit_vector_scaling(logits, labels, anchor)
+        return [fit_vector_scaling(z, labels, anchor) for z in member_logits]
     logger.info("calibration: the model does not beat the class prior on the inner slice")
-    return VectorScaling.prior(fold_labels, n_classes)
+    return [VectorScaling.prior(fold_labels, n_classes)] * len(member_logits)
 
 
 def calibrate_out_of_fold(
     logit_parts: Sequence[np.ndarray], label_parts: Sequence[np.ndarray],
     fold_labels: np.ndarray, block: int = 1,
 ) -> VectorScaling:
-    """The final model's calibration from the outer folds' out-of-fold logits (one part per
-    fold network): kept when scalings cross-fitted within each part's own halves beat the prior
-    on the pooled differences (``beats_prior_in_each_part``) over at least
-    ``MIN_CALIBRATION_WINDOWS`` windows; then fitted on all parts together, anchored at the
-    whole range's prior. Else that prior."""
-    n_classes = logit_parts[0].shape[1]
+    """One network's final calibration: ``calibrate_members_out_of_fold`` of one member."""
+    return calibrate_members_out_of_fold([logit_parts], label_parts, fold_labels, block)[0]
+
+
+def calibrate_members_out_of_fold(
+    member_parts: Sequence[Sequence[np.ndarray]], label_parts: Sequence[np.ndarray],
+    fold_labels: np.ndarray, block: int = 1,
+) -> list[VectorScaling]:
+    """The final model's calibrations from the outer folds' out-of-fold logits
+    (``member_parts[m][k]``: member m's fold network on fold k): kept when the members'
+    averaged scalings, cross-fitted within each part's own halves, beat the prior on the pooled
+    differences (``members_beat_prior``) over at least ``MIN_CALIBRATION_WINDOWS`` windows;
+    then each member's is fitted on all its parts together, anchored at the whole range's
+    prior. Else that prior for every member."""
+    n_classes = member_parts[0][0].shape[1]
     anchor = log_prior(fold_labels, n_classes)
     labels = np.concatenate(label_parts)
-    if labels.size >= MIN_CALIBRATION_WINDOWS and beats_prior_in_each_part(
-        logit_parts, label_parts, anchor, block
+    if labels.size >= MIN_CALIBRATION_WINDOWS and members_beat_prior(
+        member_parts, label_parts, anchor, block
     ):
-        return fit_vector_scaling(np.concatenate(logit_parts), labels, anchor)
+        return [fit_vector_scaling(np.concatenate(parts), labels, anchor)
+                for parts in member_parts]
     logger.info("calibration: the model does not beat the class prior out of fold")
-    return VectorScaling.prior(fold_labels, n_classes)
+    return [VectorScaling.prior(fold_labels, n_classes)] * len(member_parts)
 
 
 def calibrations_from_meta(meta: dict[str, Any], members: int, n_classes: int

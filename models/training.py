@@ -24,6 +24,11 @@ data a reported figure is computed from at the time it is computed:
   cross-fitted across all folds, all 8 pass now; random walks (8 models) and orcl, nvda, yhoo
   (6) stay the prior. As in scikit-learn's ``CalibratedClassifierCV(ensemble=False)``, the
   calibrator fitted on cross-validated predictions is applied to the refitted network.
+
+An ensemble's members (``--ensemble K``) are calibrated each on its own logits but pass the
+gate together, judged on their averaged probabilities as the artifact averages them
+(``calibrate_members``): judged one by one, a member that passed was averaged with members
+calibrated to the prior, which only diluted it.
 """
 
 from __future__ import annotations
@@ -44,8 +49,8 @@ from bt_attention_lstm.models.baselines import baseline_probabilities, lagged_ro
 from bt_attention_lstm.models.calibration import (
     MIN_CALIBRATION_WINDOWS,
     VectorScaling,
-    calibrate,
-    calibrate_out_of_fold,
+    calibrate_members,
+    calibrate_members_out_of_fold,
     fit_vector_scaling,
     log_loss,
 )
@@ -251,17 +256,17 @@ class Trainer:
             everything = WindowBatches(
                 scaler.transform(samples.features), samples.labels, ends, samples.seq_len
             )
-            members, calibrations = [], []
+            members = []
             for m in range(self.config.ensemble):
                 name = "final" if self.config.ensemble == 1 else f"final member {m + 1}"
                 seed = self.config.seed + FINAL_SEED_OFFSET + m * MEMBER_SEED_STRIDE
                 members.append(self._trained_for(everything, epochs, seed, name).cpu())
-                evidence = out_of_fold.evidence()
-                calibrations.append(self._calibrate_out_of_fold(
-                    [out_of_fold.logits[m][k] for k in evidence],
-                    [out_of_fold.labels[k] for k in evidence],
-                    samples.labels[ends],
-                ))
+            evidence = out_of_fold.evidence()
+            calibrations = self._calibrate_out_of_fold(
+                [[member[k] for k in evidence] for member in out_of_fold.logits],
+                [out_of_fold.labels[k] for k in evidence],
+                samples.labels[ends],
+            )
         return TrainingResult(
             members=members,
             calibrations=calibrations,
@@ -350,17 +355,20 @@ class Trainer:
         train = WindowBatches(scaled, samples.labels, ends[inner_tr], samples.seq_len)
         inner = WindowBatches(scaled, samples.labels, ends[inner_va], samples.seq_len)
         inner_labels = samples.labels[ends[inner_va]]
-        members, history = [], []
+        fitted, history = [], []
         for m in range(self.config.ensemble):
             name = label if self.config.ensemble == 1 else f"{label} member {m + 1}"
             model, epoch, member_history = self._early_stopped(
                 train, inner, seed + m * MEMBER_SEED_STRIDE, name
             )
-            calibration = self._calibrate(
-                self._logits(model, inner), inner_labels, samples.labels[ends]
-            )
-            members.append(Member(model.cpu().eval(), calibration, epoch))
+            fitted.append((model, epoch))
             history.extend({"fit": name, **h} for h in member_history)
+        # the members pass the calibration gate together, on their averaged probabilities
+        calibrations = self._calibrate(
+            [self._logits(model, inner) for model, _ in fitted], inner_labels, samples.labels[ends]
+        )
+        members = [Member(model.cpu().eval(), calibration, epoch)
+                   for (model, epoch), calibration in zip(fitted, calibrations, strict=True)]
         inner_start = int(samples.bar_times[ends[inner_va[0]]])
         return _InnerFit(scaler, inner_start, int(inner_va.size), members, history)
 
@@ -457,20 +465,22 @@ class Trainer:
         return total / max(count, 1)
 
     def _calibrate(
-        self, logits: np.ndarray, labels: np.ndarray, fold_labels: np.ndarray
-    ) -> VectorScaling:
+        self, member_logits: list[np.ndarray], labels: np.ndarray, fold_labels: np.ndarray
+    ) -> list[VectorScaling]:
+        """One calibration per member, chosen on the inner slice (members judged together)."""
         if self.config.calibration == "none":
-            return VectorScaling.identity(logits.shape[1])
-        return calibrate(logits, labels, fold_labels, block=self.config.horizon)
+            return [VectorScaling.identity(z.shape[1]) for z in member_logits]
+        return calibrate_members(member_logits, labels, fold_labels, block=self.config.horizon)
 
     def _calibrate_out_of_fold(
-        self, logit_parts: list[np.ndarray], label_parts: list[np.ndarray],
+        self, member_parts: list[list[np.ndarray]], label_parts: list[np.ndarray],
         fold_labels: np.ndarray,
-    ) -> VectorScaling:
+    ) -> list[VectorScaling]:
+        """The final members' calibrations from their fold networks' out-of-fold logits."""
         if self.config.calibration == "none":
-            return VectorScaling.identity(logit_parts[0].shape[1])
-        return calibrate_out_of_fold(logit_parts, label_parts, fold_labels,
-                                     block=self.config.horizon)
+            return [VectorScaling.identity(parts[0].shape[1]) for parts in member_parts]
+        return calibrate_members_out_of_fold(member_parts, label_parts, fold_labels,
+                                             block=self.config.horizon)
 
     @torch.no_grad()
     def _logits(self, model: AttentionLSTM, batches: WindowBatches) -> np.ndarray:

@@ -18,6 +18,8 @@ from bt_attention_lstm.models.calibration import (
     beats_prior_in_each_part,
     beats_prior_inside,
     calibrate,
+    calibrate_members,
+    calibrate_members_out_of_fold,
     calibrate_out_of_fold,
     fit_vector_scaling,
     log_loss,
@@ -131,6 +133,43 @@ def test_out_of_fold_logits_without_information_give_the_prior():
     label_parts = [rng.choice(3, size=n, p=[0.3, 0.3, 0.4]) for _ in parts]
     fold_labels = np.concatenate(label_parts)
     assert calibrate_out_of_fold(parts, label_parts, fold_labels, block=5).kind == "prior"
+
+
+def test_ensemble_members_pass_the_gate_together_on_their_averaged_probabilities():
+    """One informative member and two that know nothing: judged one by one, two would be the
+    prior and dilute the third in the average; judged together they all keep a scaling, and
+    the ones with nothing to say scale their logits to (almost) nothing on their own."""
+    rng = np.random.default_rng(7)
+    n = 3 * MIN_CALIBRATION_WINDOWS
+    informative = rng.normal(size=(n, 3))
+    labels = sample_labels(softmax(1.5 * informative), rng)
+    noise = [rng.normal(size=(n, 3)) for _ in range(2)]
+    member_logits = [informative, *noise]
+    assert [calibrate(z, labels, labels, block=5).kind for z in member_logits] == [
+        "vector", "prior", "prior"]
+    chosen = calibrate_members(member_logits, labels, labels, block=5)
+    assert [c.kind for c in chosen] == ["vector"] * 3
+    assert max(chosen[0].scale) > 0.5
+    assert all(max(c.scale) < 0.2 for c in chosen[1:])
+    # out of fold: the same, part by part
+    split = n // 2
+    parts = [[z[:split], z[split:]] for z in member_logits]
+    label_parts = [labels[:split], labels[split:]]
+    final = calibrate_members_out_of_fold(parts, label_parts, labels, block=5)
+    assert [c.kind for c in final] == ["vector"] * 3
+
+
+def test_ensemble_members_without_information_are_all_the_prior():
+    rng = np.random.default_rng(8)
+    n = 3 * MIN_CALIBRATION_WINDOWS
+    labels = rng.choice(3, size=n, p=[0.3, 0.3, 0.4])
+    member_logits = [rng.normal(scale=s, size=(n, 3)) for s in (1.0, 3.0)]
+    chosen = calibrate_members(member_logits, labels, labels, block=5)
+    assert chosen == [VectorScaling.prior(labels)] * 2
+    parts = [[z[: n // 2], z[n // 2:]] for z in member_logits]
+    final = calibrate_members_out_of_fold(parts, [labels[: n // 2], labels[n // 2:]], labels,
+                                          block=5)
+    assert final == [VectorScaling.prior(labels)] * 2
 
 
 # -- folding into the head ---------------------------------------------------------------------
@@ -272,9 +311,9 @@ def test_calibration_none_keeps_the_raw_network_and_unknown_kinds_are_refused():
     labels = np.random.default_rng(1).integers(0, 3, size=300)
     model = ModelConfig(n_features=4, hidden=8, layers=1, heads=1, seq_len=5)
     raw = Trainer(model, TrainConfig(calibration="none"), progress=False)
-    assert raw._calibrate(logits, labels, labels).is_identity
+    assert raw._calibrate([logits], labels, labels)[0].is_identity
     # the default chooses: on noise logits it falls back to the class prior
-    chosen = Trainer(model, TrainConfig(), progress=False)._calibrate(logits, labels, labels)
-    assert chosen.kind == "prior"
+    chosen = Trainer(model, TrainConfig(), progress=False)._calibrate([logits], labels, labels)
+    assert [c.kind for c in chosen] == ["prior"]
     with pytest.raises(ConfigError, match="calibration must be one of vector, none"):
         TrainConfig(calibration="platt")

@@ -198,19 +198,20 @@ def test_verdict_warns_when_the_model_does_not_beat_the_prior_or_the_best_baseli
 def test_final_model_takes_the_median_epoch_and_the_out_of_fold_calibration(orcl_segment,
                                                                            monkeypatch):
     inner, final = [], []
-    real_inner, real_final = training_mod.calibrate, training_mod.calibrate_out_of_fold
+    real_inner = training_mod.calibrate_members
+    real_final = training_mod.calibrate_members_out_of_fold
 
-    def recording_inner(logits, labels, fold_labels, block=1):
+    def recording_inner(member_logits, labels, fold_labels, block=1):
         inner.append(labels.size)
-        return real_inner(logits, labels, fold_labels, block)
+        return real_inner(member_logits, labels, fold_labels, block)
 
-    def recording_final(logit_parts, label_parts, fold_labels, block=1):
-        final.append(([z.copy() for z in logit_parts], [y.copy() for y in label_parts],
-                      fold_labels.copy()))
-        return real_final(logit_parts, label_parts, fold_labels, block)
+    def recording_final(member_parts, label_parts, fold_labels, block=1):
+        final.append(([[z.copy() for z in parts] for parts in member_parts],
+                      [y.copy() for y in label_parts], fold_labels.copy()))
+        return real_final(member_parts, label_parts, fold_labels, block)
 
-    monkeypatch.setattr(training_mod, "calibrate", recording_inner)
-    monkeypatch.setattr(training_mod, "calibrate_out_of_fold", recording_final)
+    monkeypatch.setattr(training_mod, "calibrate_members", recording_inner)
+    monkeypatch.setattr(training_mod, "calibrate_members_out_of_fold", recording_final)
     config = small_config(folds=3)
     result = Trainer(SMALL_MODEL, config, progress=False).fit([orcl_segment])
     chosen = [e for f in result.folds for e in f.chosen_epochs]
@@ -218,7 +219,7 @@ def test_final_model_takes_the_median_epoch_and_the_out_of_fold_calibration(orcl
     # one calibration per fold (inner slice), then the final one on the outer folds' logits,
     # one part per fold network whose inner slice could judge its epoch, else the last fold's
     assert len(inner) == config.folds and len(final) == 1
-    logit_parts, label_parts, fold_labels = final[0]
+    (logit_parts,), label_parts, fold_labels = final[0]  # one member
     samples = _Samples([orcl_segment], SMALL_MODEL.seq_len)
     folds = time_series_folds(samples.bar_times[samples.ends], config.folds, config.horizon)
     judged = [k for k, size in enumerate(inner) if size >= MIN_CALIBRATION_WINDOWS]
@@ -229,8 +230,8 @@ def test_final_model_takes_the_median_epoch_and_the_out_of_fold_calibration(orcl
         np.testing.assert_array_equal(labels, samples.labels[samples.ends[va]])
         assert logits.shape == (va.size, 3)
     np.testing.assert_array_equal(fold_labels, samples.labels[samples.ends])  # the anchor
-    assert result.calibrations[0] == real_final(logit_parts, label_parts, fold_labels,
-                                                config.horizon)
+    assert result.calibrations == real_final([logit_parts], label_parts, fold_labels,
+                                             config.horizon)
 
 
 def test_the_final_calibration_hears_only_folds_whose_inner_slice_could_judge():

@@ -56,10 +56,12 @@ def test_synthetic_names_are_the_done_when_markets():
     pd.testing.assert_frame_equal(planted, planted_edge_market(3000, seed=5))
     _, walk = load_dataset("synthetic:random-walk:3")
     pd.testing.assert_frame_equal(walk, random_walk_market(4000, 3))
+    _, other_path = load_dataset("synthetic:planted:11")
+    pd.testing.assert_frame_equal(other_path, planted_edge_market(3000, 11))
     assert name == "synthetic:default"
 
 
-@pytest.mark.parametrize("spec", ["synthetic:nope", "synthetic:random-walk:x", "synthetic:"])
+@pytest.mark.parametrize("spec", ["synthetic:nope", "synthetic:random-walk:x", "synthetic:planted:x", "synthetic:"])
 def test_an_unknown_synthetic_name_is_a_data_error(spec):
     with pytest.raises(DataError, match="synthetic|seed"):
         load_dataset(spec)

@@ -23,6 +23,7 @@ RANDOM_WALK_BARS = 4000
 SYNTHETIC_NAMES = (
     "synthetic:default (synthetic_market(4000, seed=7))",
     "synthetic:planted (planted_edge_market(3000, seed=5))",
+    "synthetic:planted:SEED (planted_edge_market(3000, SEED): other paths of the same process)",
     f"synthetic:random-walk:SEED (random_walk_market({RANDOM_WALK_BARS}, SEED))",
 )
 
@@ -37,11 +38,13 @@ def load_dataset(spec: str, fmt: str = "auto") -> tuple[str, pd.DataFrame]:
         return spec, synthetic_market(4000, seed=7)
     if parts == ["planted"]:
         return spec, planted_edge_market(3000, seed=5)
-    if len(parts) == 2 and parts[0] == "random-walk":
+    if len(parts) == 2 and parts[0] in ("random-walk", "planted"):
         try:
             seed = int(parts[1])
         except ValueError:
-            raise DataError(f"{spec!r}: the random-walk seed must be an integer") from None
+            raise DataError(f"{spec!r}: the {parts[0]} seed must be an integer") from None
+        if parts[0] == "planted":
+            return spec, planted_edge_market(3000, seed)
         return spec, random_walk_market(RANDOM_WALK_BARS, seed)
     raise DataError(
         f"unknown synthetic market {spec!r}; use one of: " + ", ".join(SYNTHETIC_NAMES)
