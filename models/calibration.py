@@ -10,10 +10,10 @@ A scaling is only kept when it beats the fold's prior out of sample *inside* the
 halves, each fitted on one and scored on the other, by more than ``GATE_SE`` block standard
 errors; out-of-fold logits of several networks are split per network, ``calibrate_out_of_fold``;
 an ensemble's members are judged together on their averaged probabilities,
-``calibrate_members``) and the slice is large enough to judge; otherwise the calibration IS the prior of the training fold:
-scale 0, bias = log class frequencies. Since ``scale * z + bias`` is affine in the logits, it
-folds exactly into the network's last linear layer (``fold_into``), so the batched, per-bar,
-fused and CUDA-graph paths all apply it without a line of their own.
+``calibrate_members``) and the slice is large enough to judge; otherwise the calibration IS the
+prior of the training fold: scale 0, bias = log class frequencies. Since ``scale * z + bias``
+is affine in the logits, it folds exactly into the network's last linear layer (``fold_into``),
+so the batched, per-bar, fused and CUDA-graph paths all apply it without a line of their own.
 """
 
 from __future__ import annotations

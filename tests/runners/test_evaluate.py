@@ -61,7 +61,9 @@ def test_synthetic_names_are_the_done_when_markets():
     assert name == "synthetic:default"
 
 
-@pytest.mark.parametrize("spec", ["synthetic:nope", "synthetic:random-walk:x", "synthetic:planted:x", "synthetic:"])
+@pytest.mark.parametrize(
+    "spec", ["synthetic:nope", "synthetic:random-walk:x", "synthetic:planted:x", "synthetic:"]
+)
 def test_an_unknown_synthetic_name_is_a_data_error(spec):
     with pytest.raises(DataError, match="synthetic|seed"):
         load_dataset(spec)
