@@ -5,7 +5,8 @@ bar, so they give the same probabilities (to float rounding, <= 1e-5). Both run 
 ``FusedAttentionLSTM`` twin of the trained network (the same function, less arithmetic); the
 per-bar path keeps every window containing the latest bar in flight (``InFlightWindows``).
 Calibration is already folded into each member's head (``models.calibration``); an ensemble's
-members each run and their probabilities are averaged, so its cost grows with its size.
+members run stacked as one network whose output is their averaged probability
+(``models.stacked_network``), so its cost grows with its size but its per-call overhead does not.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from bt_attention_lstm.models.device import resolve_device, torch_threads
 from bt_attention_lstm.models.errors import ConfigError
 from bt_attention_lstm.models.fused_network import FusedAttentionLSTM
 from bt_attention_lstm.models.inflight_windows import InFlightWindows
+from bt_attention_lstm.models.stacked_network import StackedFusedEnsemble
 
 logger = logging.getLogger(__name__)
 
@@ -33,10 +35,13 @@ CPU_CHUNK = 256
 
 def _fused_models(
     artifact: Artifact, device: torch.device, dtype: torch.dtype
-) -> list[FusedAttentionLSTM]:
+) -> list[FusedAttentionLSTM | StackedFusedEnsemble]:
+    """The network to run, as a one-item list: the fused twin of a single model, or an
+    ensemble's fused members stacked into one network (``models.stacked_network``)."""
     # Built from the artifact's weights: one artifact can serve several feeds and devices.
-    members = artifact.members or (artifact.model,)
-    return [FusedAttentionLSTM(m).to(device=device, dtype=dtype) for m in members]
+    members = [FusedAttentionLSTM(m) for m in artifact.members or (artifact.model,)]
+    network = members[0] if len(members) == 1 else StackedFusedEnsemble(members)
+    return [network.to(device=device, dtype=dtype)]
 
 
 def _mean_softmax(logits: list[torch.Tensor]) -> torch.Tensor:

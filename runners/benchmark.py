@@ -50,6 +50,14 @@ def build_parser() -> argparse.ArgumentParser:
         "model backtest.py and evaluate.py train when no --model is given (hidden 16, 1 layer, "
         "10-bar windows)",
     )
+    p.add_argument(
+        "--ensemble",
+        type=int,
+        default=None,
+        metavar="K",
+        help="members of the model, their probabilities averaged (default: 1 for design, the "
+        "default model's for small)",
+    )
     p.add_argument("--repeat", type=int, default=3, help="runs per timing; the best is kept")
     p.add_argument("--json", metavar="FILE", help="also write the figures as JSON to FILE")
     add_common_args(p, device_help="inference and training")

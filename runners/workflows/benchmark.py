@@ -76,6 +76,8 @@ def check_args(args: argparse.Namespace) -> None:
                       ("next_bars", MIN_BARS // 2), ("repeat", 1)):
         if getattr(args, name) < low:
             raise ConfigError(f"--{name.replace('_', '-')} must be at least {low}")
+    if args.ensemble is not None and args.ensemble < 1:
+        raise ConfigError("--ensemble must be at least 1")
     if args.json:
         parent = Path(args.json).resolve().parent
         if not parent.is_dir():
@@ -104,13 +106,31 @@ def best_times(fn: Callable[[], object], repeat: int) -> tuple[float, float]:
 
 
 # -- the model under test ------------------------------------------------------------------------
-def default_artifact(df: pd.DataFrame, out: Path, model_config: ModelConfig) -> Artifact:
-    """The architecture with random weights, saved and loaded as a real artifact."""
+def ensemble_for(size: str, ensemble: int | None) -> int:
+    """--ensemble, or its default: one member for design, the default model's for small."""
+    if ensemble is not None:
+        return ensemble
+    if size == "small":
+        from bt_attention_lstm.runners.workflows.training.default_model import (
+            DEFAULT_TRAIN_CONFIG,
+        )
+
+        return DEFAULT_TRAIN_CONFIG.ensemble
+    return 1
+
+
+def default_artifact(
+    df: pd.DataFrame, out: Path, model_config: ModelConfig, members: int = 1
+) -> Artifact:
+    """The architecture with random weights (``members`` of them: an ensemble when several),
+    saved and loaded as a real artifact."""
     features = compute_features(df).to_numpy()
-    torch.manual_seed(SEED)
-    model = AttentionLSTM(model_config).eval()
+    models = []
+    for m in range(members):
+        torch.manual_seed(SEED + m)
+        models.append(AttentionLSTM(model_config).eval())
     scaler = FeatureScaler.fit(features[np.isfinite(features).all(axis=1)])
-    save_artifact(out, model, scaler, DEFAULT_SPEC, horizon=5, extra_meta={"benchmark": True})
+    save_artifact(out, models, scaler, DEFAULT_SPEC, horizon=5, extra_meta={"benchmark": True})
     return load_artifact(out)
 
 
@@ -335,9 +355,9 @@ def bench_model_paths(
         else:
             out["per_bar_latency_cuda_graph_ms_p50"] = graphs["p50"]
             out["per_bar_latency_cuda_graph_ms_p99"] = graphs["p99"]
-    cfg = artifact.model_config
-    out["flops_per_window"] = flops_per_window(cfg, fused=False)
-    out["flops_per_window_fused"] = flops_per_window(cfg, fused=True)
+    cfg, members = artifact.model_config, len(artifact.members or (artifact.model,))
+    out["flops_per_window"] = members * flops_per_window(cfg, fused=False)
+    out["flops_per_window_fused"] = members * flops_per_window(cfg, fused=True)
     out["batched_gflops"] = out["batched_windows_per_s"] * out["flops_per_window_fused"] / 1e9
     if device.type == "cpu":
         workers = torch.get_num_threads()
@@ -511,7 +531,8 @@ def print_table(results: dict[str, Any]) -> None:
     cfg = results["model_config"]
     print(
         f"model {results['model_size']}: LSTM {cfg['hidden']} x {cfg['layers']}, "
-        f"{cfg['heads']} heads, {cfg['seq_len']}-bar windows, random weights"
+        f"{cfg['heads']} heads, {cfg['seq_len']}-bar windows, "
+        f"{results.get('ensemble', 1)} member(s), random weights"
     )
     print(
         f"device {results['device']}, {results['torch_threads']} torch threads, {results['cpu']}, "
@@ -544,11 +565,13 @@ def run_benchmark(args: argparse.Namespace) -> int:
         return 0
     results = machine_facts(device)
     model_config = model_config_for(args.model_size)
+    members = ensemble_for(args.model_size, args.ensemble)
     results["model_size"] = args.model_size
     results["model_config"] = model_config.to_dict()
+    results["ensemble"] = members
     df = market(args.bars)
     with tempfile.TemporaryDirectory(prefix="benchmark-") as tmp:
-        artifact = default_artifact(df, Path(tmp) / "model", model_config)
+        artifact = default_artifact(df, Path(tmp) / "model", model_config, members)
         results.update(bench_features(df, args.repeat))
         results.update(bench_model_paths(df, artifact, device, args.repeat))
         threshold = results["strategy_threshold"]

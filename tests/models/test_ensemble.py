@@ -19,9 +19,11 @@ from bt_attention_lstm.models.config import TrainConfig
 from bt_attention_lstm.models.ensemble import AveragedEnsemble
 from bt_attention_lstm.models.errors import ConfigError
 from bt_attention_lstm.models.feature_spec import FeatureSpec
+from bt_attention_lstm.models.fused_network import FusedAttentionLSTM
 from bt_attention_lstm.models.inference import BatchedPredictor, StreamingPredictor
 from bt_attention_lstm.models.network import AttentionLSTM, ModelConfig
 from bt_attention_lstm.models.scaling import FeatureScaler
+from bt_attention_lstm.models.stacked_network import StackedFusedEnsemble
 from bt_attention_lstm.runners.workflows.training.pipeline import train_and_save
 from tests.conftest import TINY_MODEL
 from tests.models.helpers import sharp_random_model
@@ -102,6 +104,38 @@ def test_batched_and_per_bar_paths_agree_for_an_ensemble(ensemble_artifact):
         if streaming.ready:
             per_bar.append(streaming.predict())
     np.testing.assert_allclose(np.array(per_bar), batched, rtol=0, atol=ATOL)
+
+
+@pytest.mark.parametrize("layers", [1, 2])
+def test_stacked_members_compute_the_averaged_ensemble(layers):
+    """The members' fused twins stacked into one network (block-diagonal LSTM, batched tails)
+    give log(mean softmax) of the members, as AveragedEnsemble does."""
+    cfg = ModelConfig(n_features=N_FEATURES, hidden=16, layers=layers, heads=2, dropout=0.0,
+                      seq_len=7)
+    members = [sharp_random_model(cfg, s).eval() for s in (4, 5, 6)]
+    x = torch.from_numpy(np.random.default_rng(1).normal(size=(33, 7, N_FEATURES))).float()
+    stacked = StackedFusedEnsemble([FusedAttentionLSTM(m) for m in members])
+    assert stacked.lstm.hidden_size == 3 * cfg.hidden
+    with torch.no_grad():
+        expected = AveragedEnsemble(members)(x)
+        got = stacked(x)
+    np.testing.assert_allclose(got.numpy(), expected.numpy(), rtol=0, atol=ATOL)
+
+
+def test_predictors_run_an_ensemble_as_one_stacked_network(ensemble_artifact):
+    art, _, _ = ensemble_artifact
+    for predictor in (BatchedPredictor(art, "cpu"), StreamingPredictor(art, "cpu")):
+        assert isinstance(predictor.model, StackedFusedEnsemble)
+        assert predictor.model.members == 3
+
+
+def test_a_stacked_ensemble_needs_two_members_of_one_architecture():
+    with pytest.raises(ValueError, match="at least two"):
+        StackedFusedEnsemble([FusedAttentionLSTM(member(1))])
+    other = ModelConfig(n_features=N_FEATURES, hidden=8, layers=2, heads=2, seq_len=7)
+    with pytest.raises(ValueError, match="one architecture"):
+        StackedFusedEnsemble([FusedAttentionLSTM(member(1)),
+                              FusedAttentionLSTM(sharp_random_model(other, 2))])
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
