@@ -22,6 +22,7 @@ from bt_attention_lstm.models.device import resolve_device, torch_threads
 from bt_attention_lstm.models.errors import ConfigError
 from bt_attention_lstm.models.fused_network import FusedAttentionLSTM
 from bt_attention_lstm.models.inflight_windows import InFlightWindows
+from bt_attention_lstm.models.numpy_windows import NumpyInFlightWindows
 from bt_attention_lstm.models.stacked_network import StackedFusedEnsemble
 
 logger = logging.getLogger(__name__)
@@ -163,7 +164,13 @@ class StreamingPredictor:
         self.threads = threads if self.device.type == "cpu" else None
         self.models = _fused_models(artifact, self.device, torch.float32)
         self.model = self.models[0]
-        self._windows = [InFlightWindows(m, self.device) for m in self.models]
+        # On the CPU (no graphs) numpy runs the same steps with a fraction of torch's per-call
+        # cost (models.numpy_windows); the torch windows serve CUDA.
+        on_cpu_numpy = self.device.type == "cpu" and not cuda_graphs
+        self._numpy = NumpyInFlightWindows(self.model) if on_cpu_numpy else None
+        self._windows = [] if on_cpu_numpy else [
+            InFlightWindows(m, self.device) for m in self.models
+        ]
         n_features = artifact.feature_spec.n_features
         self._mean = artifact.scaler.mean
         self._scale = artifact.scaler.scale
@@ -192,6 +199,10 @@ class StreamingPredictor:
         np.clip(self._scratch, -self._clip, self._clip, out=self._scratch)
         self._host_np[:] = self._scratch  # float64 -> float32, as the scaler's transform
         phase = self.count % self.artifact.seq_len
+        if self._numpy is not None:
+            self._numpy.step(self._host_np.astype(np.float64), phase)
+            self.count += 1
+            return
         if self._x is not self._host:
             self._x.copy_(self._host)
         if self._graphs:
@@ -209,6 +220,8 @@ class StreamingPredictor:
                 f"{self.count} rows pushed; a window needs {self.artifact.seq_len}"
             )
         phase = (self.count - 1) % self.artifact.seq_len
+        if self._numpy is not None:
+            return self._numpy.probabilities(phase)
         if self._graphs:
             probs = self._graph_probs[phase]
         else:

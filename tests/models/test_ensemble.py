@@ -26,7 +26,7 @@ from bt_attention_lstm.models.scaling import FeatureScaler
 from bt_attention_lstm.models.stacked_network import StackedFusedEnsemble
 from bt_attention_lstm.runners.workflows.training.pipeline import train_and_save
 from tests.conftest import TINY_MODEL
-from tests.models.helpers import sharp_random_model
+from tests.models.helpers import sharp_random_model, torch_in_flight_probabilities
 
 N_FEATURES = FeatureSpec().n_features
 CFG = ModelConfig(n_features=N_FEATURES, hidden=16, layers=2, heads=2, dropout=0.0, seq_len=7)
@@ -120,6 +120,13 @@ def test_stacked_members_compute_the_averaged_ensemble(layers):
         expected = AveragedEnsemble(members)(x)
         got = stacked(x)
     np.testing.assert_allclose(got.numpy(), expected.numpy(), rtol=0, atol=ATOL)
+
+
+def test_torch_in_flight_windows_run_the_stacked_ensemble(ensemble_artifact):
+    """The torch per-bar path (CUDA's) on the stacked ensemble, driven on the CPU."""
+    art, raw, members = ensemble_artifact
+    got = torch_in_flight_probabilities(StreamingPredictor(art, "cpu").model, art, raw)
+    np.testing.assert_allclose(got, reference(art, raw, members), rtol=0, atol=ATOL)
 
 
 def test_predictors_run_an_ensemble_as_one_stacked_network(ensemble_artifact):

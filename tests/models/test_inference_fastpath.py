@@ -1,6 +1,7 @@
 """The inference fast paths compute the trained network's function: FusedAttentionLSTM (input
-projection folded into the LSTM, single-query attention reassociated), InFlightWindows (a
-hand-written LSTM cell advancing every open window per bar), the worker-thread batched path,
+projection folded into the LSTM, single-query attention reassociated), the per-bar windows in
+flight (InFlightWindows in torch for CUDA, NumpyInFlightWindows on the CPU: hand-written LSTM
+cells advancing every open window per bar), the worker-thread batched path,
 the opt-in bf16 path, and the one-row feature arithmetic of the per-bar FeatureVector."""
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ from bt_attention_lstm.models.feature_spec import FeatureSpec
 from bt_attention_lstm.models.fused_network import FusedAttentionLSTM, folded_lstm
 from bt_attention_lstm.models.inference import CPU_CHUNK, BatchedPredictor, StreamingPredictor
 from bt_attention_lstm.models.network import AttentionLSTM, ModelConfig
+from bt_attention_lstm.models.numpy_windows import NumpyInFlightWindows
 from bt_attention_lstm.models.scaling import FeatureScaler
 from bt_attention_lstm.models.synthetic import synthetic_market
+from tests.models.helpers import torch_in_flight_probabilities
 
 N_FEATURES = FeatureSpec().n_features
 CONFIGS = {
@@ -110,6 +113,21 @@ def test_streaming_in_flight_windows_equal_the_module_bar_by_bar(tmp_path, name)
     assert got.shape == expected.shape
     np.testing.assert_allclose(got, expected, rtol=0, atol=ATOL)
     assert np.abs(expected - 1 / 3).max() > 0.05  # the probabilities really vary
+
+
+@pytest.mark.parametrize("name", list(CONFIGS))
+def test_torch_in_flight_windows_equal_the_module_on_the_cpu(tmp_path, name):
+    """CUDA runs InFlightWindows (the CPU predictor runs numpy): pinned here without a GPU."""
+    artifact, raw = make_artifact(tmp_path, CONFIGS[name], n_rows=120)
+    network = FusedAttentionLSTM(artifact.model)
+    got = torch_in_flight_probabilities(network, artifact, raw)
+    np.testing.assert_allclose(got, reference_probabilities(artifact, raw), rtol=0, atol=ATOL)
+
+
+def test_the_cpu_predictor_runs_numpy_and_cuda_runs_torch_windows(tmp_path):
+    artifact, _ = make_artifact(tmp_path, CONFIGS["one_layer"], n_rows=50)
+    predictor = StreamingPredictor(artifact, "cpu")
+    assert isinstance(predictor._numpy, NumpyInFlightWindows) and predictor._windows == []
 
 
 def test_streaming_refuses_to_predict_before_a_full_window(tmp_path):
