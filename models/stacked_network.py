@@ -39,7 +39,6 @@ def _block_gates(weights: Sequence[torch.Tensor], hidden: int, block_diagonal: b
     """One (4 K H, in) weight or (4 K H,) bias from K members' (4 H, in_m) ones, gate by gate
     (nn.LSTM's order i, f, g, o): member m's rows of each gate at m*H .. (m+1)*H; its columns at
     m*in_m .. when ``block_diagonal`` (the input is the members' stacked states), else shared."""
-    k = len(weights)
     gates = []
     for q in range(4):
         rows = [w[q * hidden : (q + 1) * hidden] for w in weights]
@@ -47,9 +46,7 @@ def _block_gates(weights: Sequence[torch.Tensor], hidden: int, block_diagonal: b
             gates.append(torch.block_diag(*rows))
         else:
             gates.append(torch.cat(rows, dim=0))
-    out = torch.cat(gates, dim=0)
-    assert out.shape[0] == 4 * k * hidden
-    return out
+    return torch.cat(gates, dim=0)
 
 
 def stacked_lstm(members: Sequence[FusedAttentionLSTM]) -> nn.LSTM:

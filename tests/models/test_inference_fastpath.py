@@ -17,7 +17,12 @@ from bt_attention_lstm.models.artifact import Artifact, load_artifact, save_arti
 from bt_attention_lstm.models.errors import ConfigError
 from bt_attention_lstm.models.feature_spec import FeatureSpec
 from bt_attention_lstm.models.fused_network import FusedAttentionLSTM, folded_lstm
-from bt_attention_lstm.models.inference import CPU_CHUNK, BatchedPredictor, StreamingPredictor
+from bt_attention_lstm.models.inference import (
+    CPU_CHUNK,
+    BatchedPredictor,
+    StreamingPredictor,
+    numpy_per_bar,
+)
 from bt_attention_lstm.models.network import AttentionLSTM, ModelConfig
 from bt_attention_lstm.models.numpy_windows import NumpyInFlightWindows
 from bt_attention_lstm.models.scaling import FeatureScaler
@@ -124,10 +129,16 @@ def test_torch_in_flight_windows_equal_the_module_on_the_cpu(tmp_path, name):
     np.testing.assert_allclose(got, reference_probabilities(artifact, raw), rtol=0, atol=ATOL)
 
 
-def test_the_cpu_predictor_runs_numpy_and_cuda_runs_torch_windows(tmp_path):
-    artifact, _ = make_artifact(tmp_path, CONFIGS["one_layer"], n_rows=50)
+@pytest.mark.parametrize("name, numpy", [("one_layer", True), ("three_layers_one_head", True),
+                                         ("default", False)])
+def test_the_cpu_predictor_runs_small_networks_in_numpy(tmp_path, name, numpy):
+    """Small networks (the default model) run per bar in numpy; the design network's products
+    are large enough for torch's kernels to win, and it keeps the torch windows."""
+    artifact, _ = make_artifact(tmp_path, CONFIGS[name], n_rows=50)
+    assert numpy_per_bar(CONFIGS[name]) is numpy
     predictor = StreamingPredictor(artifact, "cpu")
-    assert isinstance(predictor._numpy, NumpyInFlightWindows) and predictor._windows == []
+    assert isinstance(predictor._numpy, NumpyInFlightWindows) is numpy
+    assert (predictor._windows == []) is numpy
 
 
 def test_streaming_refuses_to_predict_before_a_full_window(tmp_path):
