@@ -33,8 +33,8 @@ logger = logging.getLogger(__name__)
 # Three members, gated together (models.calibration.calibrate_members), tame the seed variance:
 # on planted-edge paths 1, 4 and 11 (3 training seeds each) the out-of-sample Sharpe went from
 # 2.18 +- 1.89, 2.75 +- 2.39, 2.96 +- 2.58 with one member to 3.21 +- 0.04, 4.36 +- 0.47,
-# 4.53 +- 0.01 (docs/MODEL_QUALITY.md). Run stacked as one network, three members keep the
-# per-bar target of runners/benchmark.py (0.44 ms p50 vs 0.39 ms for one).
+# 4.53 +- 0.01 (docs/MODEL_QUALITY.md). Run stacked as one network, per bar in numpy, three
+# members keep the targets of runners/benchmark.py (per bar 0.25 ms p50, docs/PERFORMANCE.md).
 DEFAULT_TRAIN_CONFIG = TrainConfig(
     epochs=40, patience=6, folds=3, batch_size=128, lr=1e-3, weight_decay=0.1, horizon=10, seed=7,
     ensemble=3,
