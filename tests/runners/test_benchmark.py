@@ -97,7 +97,13 @@ def test_cuda_without_a_gpu_is_one_line_and_exit_2(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "args", [["--bars", "10"], ["--repeat", "0"], ["--json", "/nonexistent-dir/x.json"]]
+    "args",
+    [
+        ["--bars", "10"],
+        ["--repeat", "0"],
+        ["--ensemble", "0"],
+        ["--json", "/nonexistent-dir/x.json"],
+    ],
 )
 def test_bad_arguments_are_one_line_and_exit_2(args):
     done = run(*args)
