@@ -37,15 +37,16 @@ logger = logging.getLogger(__name__)
 CPU_CHUNK = 256
 
 
-def _fused_models(
+def _fused_network(
     artifact: Artifact, device: torch.device, dtype: torch.dtype
-) -> list[FusedAttentionLSTM | StackedFusedEnsemble]:
-    """The network to run, as a one-item list: the fused twin of a single model, or an
-    ensemble's fused members stacked into one network (``models.stacked_network``)."""
+) -> FusedAttentionLSTM | StackedFusedEnsemble:
+    """The network to run: the fused twin of a single model, or an ensemble's fused members
+    stacked into one network whose softmax is their averaged probability
+    (``models.stacked_network``)."""
     # Built from the artifact's weights: one artifact can serve several feeds and devices.
     members = [FusedAttentionLSTM(m) for m in artifact.members or (artifact.model,)]
     network = members[0] if len(members) == 1 else StackedFusedEnsemble(members)
-    return [network.to(device=device, dtype=dtype)]
+    return network.to(device=device, dtype=dtype)
 
 
 # numpy's per-bar path wins while torch's per-call cost (~30 calls of ~8-17 us a bar here)
@@ -62,13 +63,6 @@ def numpy_per_bar(config: ModelConfig) -> bool:
     width = config.hidden
     flops = 2 * config.seq_len * 4 * width * width * (2 * config.layers - 1)
     return flops <= NUMPY_MAX_STEP_FLOPS
-
-
-def _mean_softmax(logits: list[torch.Tensor]) -> torch.Tensor:
-    """Averaged probabilities of the members' (calibrated) logits."""
-    if len(logits) == 1:
-        return torch.softmax(logits[0], dim=-1)
-    return torch.stack([torch.softmax(z, dim=-1) for z in logits]).mean(dim=0)
 
 
 class BatchedPredictor:
@@ -97,8 +91,7 @@ class BatchedPredictor:
             raise ConfigError(f"batch_size must be a positive integer, got {batch_size!r}")
         self.dtype = dtype
         self.threads = threads
-        self.models = _fused_models(artifact, self.device, dtype)
-        self.model = self.models[0]
+        self.model = _fused_network(artifact, self.device, dtype)
         on_cpu = self.device.type == "cpu"
         self.chunk = min(self.batch_size, CPU_CHUNK) if on_cpu else self.batch_size
 
@@ -115,7 +108,7 @@ class BatchedPredictor:
                 e = min(b + self.chunk, hi)
                 batch = windows[b:e].to(self.device, self.dtype, non_blocking=True)
                 batch = batch.contiguous()
-                probs = _mean_softmax([m(batch).float() for m in self.models])
+                probs = torch.softmax(self.model(batch).float(), dim=-1)
                 out[b:e] = probs.double().cpu()
 
     def _run_one_thread(self, windows: torch.Tensor, out: torch.Tensor, lo: int, hi: int) -> None:
@@ -181,16 +174,13 @@ class StreamingPredictor:
         self.device = device if isinstance(device, torch.device) else resolve_device(device)
         # Batch-1 CPU inference is overhead-bound: one intra-op thread beats two here.
         self.threads = threads if self.device.type == "cpu" else None
-        self.models = _fused_models(artifact, self.device, torch.float32)
-        self.model = self.models[0]
+        self.model = _fused_network(artifact, self.device, torch.float32)
         # On the CPU (no graphs) numpy runs a small network's steps with a fraction of torch's
         # per-call cost (models.numpy_windows); larger ones and CUDA run the torch windows.
         on_cpu_numpy = (self.device.type == "cpu" and not cuda_graphs
                         and numpy_per_bar(self.model.config))
         self._numpy = NumpyInFlightWindows(self.model) if on_cpu_numpy else None
-        self._windows = [] if on_cpu_numpy else [
-            InFlightWindows(m, self.device) for m in self.models
-        ]
+        self._windows = None if on_cpu_numpy else InFlightWindows(self.model, self.device)
         n_features = artifact.feature_spec.n_features
         self._mean = artifact.scaler.mean
         self._scale = artifact.scaler.scale
@@ -229,8 +219,7 @@ class StreamingPredictor:
             self._graphs[phase].replay()
         else:
             with torch_threads(self.threads), torch.inference_mode():
-                for windows in self._windows:
-                    windows.step(self._x, phase)
+                self._windows.step(self._x, phase)
         self.count += 1
 
     def predict(self) -> np.ndarray:
@@ -250,28 +239,25 @@ class StreamingPredictor:
         return probs.cpu().numpy()[0].astype(np.float64)
 
     def _probs(self, phase: int) -> torch.Tensor:
-        return _mean_softmax([windows.logits(phase) for windows in self._windows])
+        return torch.softmax(self._windows.logits(phase), dim=-1)
 
     def _capture_graphs(self) -> None:
-        """One CUDA graph per phase (bar index mod seq_len): every member's step + attention,
-        then the averaged softmax."""
+        """One CUDA graph per phase (bar index mod seq_len): the step, attention and head, then
+        the softmax (an ensemble's members are stacked into the one network)."""
         L = self.artifact.seq_len
         side = torch.cuda.Stream(self.device)
         side.wait_stream(torch.cuda.current_stream(self.device))
         with torch.cuda.stream(side), torch.no_grad():  # warm-up: kernels, cuBLAS workspace
             for phase in range(L):
-                for windows in self._windows:
-                    windows.step(self._x, phase)
+                self._windows.step(self._x, phase)
                 self._probs(phase)
         torch.cuda.current_stream(self.device).wait_stream(side)
         with torch.no_grad():
             for phase in range(L):
                 graph = torch.cuda.CUDAGraph()
                 with torch.cuda.graph(graph):
-                    for windows in self._windows:
-                        windows.step(self._x, phase)
+                    self._windows.step(self._x, phase)
                     probs = self._probs(phase)
                 self._graphs.append(graph)
                 self._graph_probs.append(probs)
-        for windows in self._windows:
-            windows.reset()
+        self._windows.reset()

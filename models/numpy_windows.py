@@ -59,12 +59,6 @@ class NumpyInFlightWindows:
         self._outputs = np.zeros((L, L, H))  # [slot, step]: the last layer's h
         self._slots = np.arange(L)
 
-    def reset(self) -> None:
-        """Forget every window in flight."""
-        self._h[:] = 0.0
-        self._c[:] = 0.0
-        self._outputs[:] = 0.0
-
     def step(self, x: np.ndarray, phase: int) -> None:
         """Advance every window in flight by the scaled feature row ``x`` of a new bar; the
         window starting at this bar takes slot ``phase`` (bar index modulo seq_len)."""

@@ -79,7 +79,8 @@ def add_training_args(
         default=d.ensemble,
         metavar="K",
         help="members trained with different seeds whose probabilities are averaged inside one "
-        "artifact; training and per-bar inference cost ~K times more",
+        "artifact; they pass the calibration gate together; training costs ~K times more, "
+        "inference runs them stacked as one network",
     )
     add(
         "--inner-fraction",

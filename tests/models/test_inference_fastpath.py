@@ -138,7 +138,7 @@ def test_the_cpu_predictor_runs_small_networks_in_numpy(tmp_path, name, numpy):
     assert numpy_per_bar(CONFIGS[name]) is numpy
     predictor = StreamingPredictor(artifact, "cpu")
     assert isinstance(predictor._numpy, NumpyInFlightWindows) is numpy
-    assert (predictor._windows == []) is numpy
+    assert (predictor._windows is None) is numpy
 
 
 def test_streaming_refuses_to_predict_before_a_full_window(tmp_path):
