@@ -39,15 +39,20 @@ class AttentionLSTMStrategy(OrderLifecycle, LiveSession, bt.Strategy):
     trades its edge: confidence minus the calibrated model's base rate (``Artifact.
     prior_confidence``, p_up - p_down of the training labels; 0 for an uncalibrated model or
     with ``relative_confidence=False``). Flat and |edge| >= threshold -> a market order filled
-    at the next bar's open (never on the close it was decided on). Exits: the opposite signal
-    (edge beyond -threshold), a stop-loss (``stop_loss`` fraction and/or ``atr_stop`` x ATR
-    from the fill, the tighter one wins), a trailing stop (``trail_percent``) and a take-profit,
-    placed as one OCO group when the entry fills, and all cancelled when the position closes
+    at the next bar's open (never on the close it was decided on). Exits: the edge no
+    longer in the position's favour (``exit_threshold``), a stop-loss (``stop_loss`` fraction
+    and/or ``atr_stop`` x ATR from the fill, the tighter one wins), a trailing stop
+    (``trail_percent``) and a take-profit, placed as one OCO group when the entry fills, and
+    all cancelled when the position closes
     (no orphan orders).
 
     Params:
       - model_path: artifact directory written by runners/train.py (or ``artifact``: a loaded one)
       - threshold (0.2): minimum |edge| to enter
+      - exit_threshold (0.0): a position closes when the edge in its favour falls to or below
+        this: by default as soon as the model no longer favours it (entries need ``threshold``,
+        so the band between them keeps a position from flickering); None = -threshold, only on
+        the opposite signal
       - relative_confidence (True): measure the edge from the model's base rate, so that a
         model which repeats the drift of its training range does not trade it; False compares
         p_up - p_down with zero
@@ -96,6 +101,7 @@ class AttentionLSTMStrategy(OrderLifecycle, LiveSession, bt.Strategy):
         ("model_path", None),
         ("artifact", None),
         ("threshold", 0.2),
+        ("exit_threshold", 0.0),
         ("relative_confidence", True),
         ("max_position", 0.95),
         ("sizing", "confidence"),
@@ -171,6 +177,10 @@ class AttentionLSTMStrategy(OrderLifecycle, LiveSession, bt.Strategy):
             raise ConfigError(f"sizing must be one of {', '.join(SIZING_RULES)}, got {p.sizing!r}")
         if not 0.0 <= p.threshold <= 1.0:
             raise ConfigError(f"threshold must be in [0, 1], got {p.threshold}")
+        if p.exit_threshold is not None and not -p.threshold <= p.exit_threshold <= p.threshold:
+            raise ConfigError(
+                f"exit_threshold must be in [-threshold, threshold], got {p.exit_threshold}"
+            )
         if not 0.0 < p.max_position <= 1.0:
             raise ConfigError(f"max_position must be in (0, 1], got {p.max_position}")
         for name in ("stop_loss", "trail_percent", "take_profit", "atr_stop"):
@@ -288,9 +298,10 @@ class AttentionLSTMStrategy(OrderLifecycle, LiveSession, bt.Strategy):
             return "wait", "no signal"
         size = self._owned[data]  # what this strategy owns, not the broker's whole position
         threshold = self.p.threshold
-        if size > 0 and edge <= -threshold or size < 0 and edge >= threshold:
+        in_favour = edge if size > 0 else -edge
+        if size != 0 and in_favour <= self._exit_level:
             self._exit(data, "signal")
-            return "exit", f"edge {edge:+.3f} against the position"
+            return "exit", f"edge {edge:+.3f} no longer favours the position"
         if size != 0:
             return "hold", "in position"
         if abs(edge) < threshold or edge < 0 and not self.p.allow_short:
@@ -304,6 +315,13 @@ class AttentionLSTMStrategy(OrderLifecycle, LiveSession, bt.Strategy):
         if self._enter(data, long=long):
             return ("buy" if long else "sell"), f"edge {edge:+.3f}"
         return "hold", "the sizer gave zero units"
+
+    @property
+    def _exit_level(self) -> float:
+        """The edge in a position's favour at or below which it closes."""
+        if self.p.exit_threshold is None:
+            return -self.p.threshold
+        return float(self.p.exit_threshold)
 
     def _cooling_down(self, data: bt.DataBase) -> bool:
         last = self._last_exit_bar.get(data)

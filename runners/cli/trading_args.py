@@ -67,6 +67,13 @@ def add_strategy_args(p: argparse.ArgumentParser) -> None:
         "labels' p_up - p_down)",
     )
     g.add_argument(
+        "--exit-threshold",
+        type=float,
+        default=0.0,
+        help="close a position when the edge in its favour falls to or below this (0: once the "
+        "model no longer favours it; -THRESHOLD: only on the opposite signal)",
+    )
+    g.add_argument(
         "--absolute-confidence",
         action="store_true",
         help="compare p_up - p_down with 0 instead of the model's base rate (then a model that "
@@ -144,12 +151,15 @@ def _distances(args: argparse.Namespace) -> dict[str, float | None]:
 def strategy_params(args: argparse.Namespace, ppy: float) -> dict[str, object]:
     if not 0 <= args.threshold <= 1:
         raise ConfigError("--threshold must be in [0, 1] (it compares an edge in p_up - p_down)")
+    if not -args.threshold <= args.exit_threshold <= args.threshold:
+        raise ConfigError("--exit-threshold must be in [-THRESHOLD, THRESHOLD]")
     if not 0 < args.max_position <= 1:
         raise ConfigError("--max-position must be in (0, 1]")
     if args.cooldown < 0:
         raise ConfigError("--cooldown must be >= 0 bars")
     return {
         "threshold": args.threshold,
+        "exit_threshold": args.exit_threshold,
         "relative_confidence": not args.absolute_confidence,
         "max_position": args.max_position,
         "sizing": args.sizing,
