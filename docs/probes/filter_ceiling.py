@@ -1,15 +1,23 @@
 """How well can anyone trade a synthetic market without seeing the future? (docs/MODEL_QUALITY.md)
 
 A research probe, not part of the product. The synthetic markets hide a drift regime; the
-"oracle" figures of issue 10 know it. This probe replaces the oracle with the best causal
-detector there is when the generator's parameters are known: a hidden-Markov forward filter
-over the regimes (up / down / neutral, switching with probability 1 / mean_regime_len, a
-regime's drift at its mean size, Gaussian returns with a causal span-20 EW volatility). From
-its probability of each regime it holds the sign of the expected drift beyond the base drift
-(long-only: long when it is positive), decided on a close and held from the next open, 0.15%
-a change, no stops. It prints the out-of-sample Sharpe (after the first 60%) of that filter
-and of the oracle, which reads the true regime. The filter reads the generator's own
-parameters, so it is an upper bound for any model trained on the data, not a result.
+"oracle" figures of issue 10 know it. This probe sets beside the oracle a causal detector that
+knows the generator's parameters: a hidden-Markov forward filter over the regimes (up / down /
+neutral, switching with probability 1 / mean_regime_len, a regime's drift at its mean size,
+Gaussian returns with a causal span-20 EW volatility). From its probability of each regime it
+holds the sign of the expected drift beyond the base drift (long-only: long when it is
+positive), decided on a close and held from the next open, 0.15% a change, no stops. It prints
+the out-of-sample Sharpe (after the first 60%) of that filter and of the oracle, which reads the
+true regime. The filter approximates the process (one drift size, memoryless switching where
+the generator has a minimum regime length, Gaussian where it has Student-t shocks and GARCH), so
+it is a strong reference for what the past can tell, not a strict bound: a model can beat it on
+a path by luck or by a better exit.
+
+A second table shows what the product's labels allow: for bars inside an up, down or neutral
+stretch of the hidden drift over the next 10 bars, the class frequencies of the 10-bar labels,
+as p_up - p_down and as the edge beyond the base rate (p_up - p_down of all labels), which is
+what the strategy compares with its 0.2 entry threshold. A classifier that knew the future
+drift would say no more than that on average.
 
     python docs/probes/filter_ceiling.py synthetic:planted synthetic:default synthetic:planted:1
 """
@@ -21,10 +29,12 @@ import sys
 import numpy as np
 import pandas as pd
 
+from bt_attention_lstm.models.labels import DOWN, UP, make_labels
 from bt_attention_lstm.models.synthetic import MARKET, PLANTED_EDGE, MarketModel, _regime_drifts
 from bt_attention_lstm.runners.workflows.evaluation.datasets import load_dataset
 
 COST = 0.0015  # per unit of position change: commission 0.1% + slippage 0.05%
+HORIZON = 10  # the default model's label horizon
 TRAIN_FRACTION = 0.6
 
 
@@ -74,6 +84,25 @@ def sharpe(position: np.ndarray, open_: np.ndarray, cut: int) -> float:
     return float(pnl.mean() / pnl.std() * np.sqrt(252)) if pnl.std() > 0 else 0.0
 
 
+def label_ceiling(close: np.ndarray, drift: np.ndarray) -> dict[str, tuple[float, float, float]]:
+    """Per stretch of the next HORIZON bars' mean drift (beyond the base drift): (share of the
+    labelled bars, p_up - p_down of their labels, that minus the base rate)."""
+    labels = make_labels(close, horizon=HORIZON)
+    ahead = np.full(len(close), np.nan)
+    ahead[: len(close) - HORIZON] = np.lib.stride_tricks.sliding_window_view(
+        drift[1:], HORIZON).mean(axis=1)[: len(close) - HORIZON]
+    ok = (labels >= 0) & np.isfinite(ahead)
+    base = np.mean(labels[ok] == UP) - np.mean(labels[ok] == DOWN)
+    out = {}
+    for name, inside in (("up", ahead > 1e-12), ("down", ahead < -1e-12),
+                         ("neutral", np.abs(ahead) <= 1e-12)):
+        sel = ok & inside
+        if sel.any():
+            conf = np.mean(labels[sel] == UP) - np.mean(labels[sel] == DOWN)
+            out[name] = (float(sel.sum() / ok.sum()), float(conf), float(conf - base))
+    return out
+
+
 def main(specs: list[str]) -> None:
     print(f"{'data':24s} {'rule':12s} {'oracle':>7s} {'filter':>7s}")
     for spec in specs:
@@ -91,6 +120,9 @@ def main(specs: list[str]) -> None:
         ):
             print(f"{spec:24s} {rule:12s} {sharpe(oracle, open_, cut):7.2f} "
                   f"{sharpe(causal, open_, cut):7.2f}")
+        for name, (share, conf, edge) in label_ceiling(df["close"].to_numpy(), drift).items():
+            print(f"{'':24s} {HORIZON}-bar labels in {name} stretches ({share:.0%} of bars): "
+                  f"p_up - p_down {conf:+.3f}, edge beyond the base rate {edge:+.3f}")
 
 
 if __name__ == "__main__":
