@@ -43,8 +43,9 @@ class AttentionLSTMStrategy(OrderLifecycle, LiveSession, bt.Strategy):
     longer in the position's favour (``exit_threshold``), a stop-loss (``stop_loss`` fraction
     and/or ``atr_stop`` x ATR from the fill, the tighter one wins), a trailing stop
     (``trail_percent``) and a take-profit, placed as one OCO group when the entry fills, and
-    all cancelled when the position closes
-    (no orphan orders).
+    all cancelled when the position closes (no orphan orders). A model calibrated to the class
+    prior (``Artifact.says_nothing``) neither opens nor closes positions on its constant signal;
+    only stops close what it holds (an adopted position, say).
 
     Params:
       - model_path: artifact directory written by runners/train.py (or ``artifact``: a loaded one)
@@ -298,6 +299,9 @@ class AttentionLSTMStrategy(OrderLifecycle, LiveSession, bt.Strategy):
             return "wait", "no signal"
         size = self._owned[data]  # what this strategy owns, not the broker's whole position
         threshold = self.p.threshold
+        if size != 0 and self.artifact.says_nothing:
+            # the prior's constant edge (0) is no view on the position: its stops manage it
+            return "hold", "in position; the model is the class prior, no exit signal"
         in_favour = edge if size > 0 else -edge
         if size != 0 and in_favour <= self._exit_level:
             self._exit(data, "signal")

@@ -7,11 +7,13 @@ import logging
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from bt_attention_lstm.models.artifact import Artifact, load_artifact, save_artifact
 from bt_attention_lstm.models.calibration import VectorScaling
 from bt_attention_lstm.strategies.engine import run_backtest
 from tests.strategies.conftest import constant_signal_artifact, crafted_market, wiggle
+from tests.strategies.live_helpers import HeldBroker, live_cerebro, protected_units
 
 # training labels that rose 70% of the time: the prior's confidence is 0.7 - 0.1 = +0.6
 SKEWED_LABELS = np.array([0] * 10 + [1] * 20 + [2] * 70)
@@ -40,3 +42,21 @@ def test_the_same_confidence_from_a_real_model_trades(tmp_path):
     assert not model.says_nothing
     result = run_backtest(crafted_market(wiggle(300)), model, {"device": "cpu", "threshold": 0.2})
     assert not result.trades.empty
+
+
+@pytest.mark.parametrize("exit_threshold", [0.0, None])
+def test_a_prior_model_leaves_an_adopted_position_to_its_stops(tmp_path, exit_threshold):
+    """A prior from labels that fell 70% of the time has a constant confidence of -0.6, which
+    any exit rule would read as "against the long position": a constant is no signal, for
+    exits as for entries."""
+    falling = np.array([0] * 70 + [1] * 20 + [2] * 10)
+    raw = constant_signal_artifact(tmp_path / "raw", 0.3, 0.3)
+    prior = with_calibration(raw, tmp_path / "prior", VectorScaling.prior(falling))
+    cerebro, feed = live_cerebro(crafted_market(wiggle(200)), prior, backfill=120,
+                                 broker=HeldBroker(held={}), on_existing_position="adopt",
+                                 stop_loss=0.05, threshold=0.2, exit_threshold=exit_threshold)
+    cerebro.broker.p.held = {feed: (500.0, 100.0)}
+    strat = cerebro.run()[0]
+    assert [r for r in strat._roles.values() if r in ("entry", "exit")] == []
+    assert cerebro.broker.getposition(feed).size == 500
+    assert protected_units(strat, feed) == 500
