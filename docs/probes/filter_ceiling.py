@@ -8,10 +8,11 @@ Gaussian returns with a causal span-20 EW volatility). From its probability of e
 holds the sign of the expected drift beyond the base drift (long-only: long when it is
 positive), decided on a close and held from the next open, 0.15% a change, no stops. It prints
 the out-of-sample Sharpe (after the first 60%) of that filter and of the oracle, which reads the
-true regime. The filter approximates the process (one drift size, memoryless switching where
-the generator has a minimum regime length, Gaussian where it has Student-t shocks and GARCH), so
-it is a strong reference for what the past can tell, not a strict bound: a model can beat it on
-a path by luck or by a better exit.
+true regime, and the range over 12 variants of the filter (switching rate, drift size, and
+the generator's own volatility in place of the causal estimate). The filter approximates the
+process (one drift size, memoryless switching where the generator has a minimum regime length,
+Gaussian where it has Student-t shocks and GARCH), so it is a strong reference for what the past
+can tell, not a strict bound: a model can beat it on a path by luck or by a better exit.
 
 A second table shows what the product's labels allow: for bars inside an up, down or neutral
 stretch of the hidden drift over the next 10 bars, the class frequencies of the 10-bar labels,
@@ -30,7 +31,13 @@ import numpy as np
 import pandas as pd
 
 from bt_attention_lstm.models.labels import DOWN, UP, make_labels
-from bt_attention_lstm.models.synthetic import MARKET, PLANTED_EDGE, MarketModel, _regime_drifts
+from bt_attention_lstm.models.synthetic import (
+    MARKET,
+    PLANTED_EDGE,
+    MarketModel,
+    _garch_sigma,
+    _regime_drifts,
+)
 from bt_attention_lstm.runners.workflows.evaluation.datasets import load_dataset
 
 COST = 0.0015  # per unit of position change: commission 0.1% + slippage 0.05%
@@ -55,13 +62,26 @@ def hidden_drift(n: int, seed: int, m: MarketModel) -> np.ndarray:
     return _regime_drifts(n, rng, m)
 
 
-def forward_filter(returns: np.ndarray, m: MarketModel) -> np.ndarray:
+def causal_vol(returns: np.ndarray) -> np.ndarray:
+    """Span-20 EW volatility of the returns before each bar."""
+    return pd.Series(returns).ewm(span=20, min_periods=20).std().shift(1).to_numpy()
+
+
+def true_vol(n: int, seed: int, m: MarketModel) -> np.ndarray:
+    """The generator's own GARCH volatility (known to no model: for the variants only)."""
+    rng = np.random.default_rng(seed)
+    z = rng.standard_t(m.t_df, size=n) * np.sqrt((m.t_df - 2.0) / m.t_df)
+    return _garch_sigma(z, m)
+
+
+def forward_filter(returns: np.ndarray, m: MarketModel, vol: np.ndarray,
+                   switch_scale: float = 1.0, drift_scale: float = 1.0) -> np.ndarray:
     """P(up), P(down), P(neutral) after each bar's return (causal: bar t sees returns <= t)."""
-    drifts = np.array([m.regime_drift, -m.regime_drift, 0.0]) + m.base_drift
+    drift = m.regime_drift * drift_scale
+    drifts = np.array([drift, -drift, 0.0]) + m.base_drift
     start = np.array([(1 - m.neutral_prob) / 2, (1 - m.neutral_prob) / 2, m.neutral_prob])
-    switch = 1.0 / m.mean_regime_len
+    switch = switch_scale / m.mean_regime_len
     transition = (1 - switch) * np.eye(3) + switch * start[None, :]
-    vol = pd.Series(returns).ewm(span=20, min_periods=20).std().shift(1).to_numpy()
     belief = start.copy()
     out = np.full((len(returns), 3), np.nan)
     for t, r in enumerate(returns):
@@ -103,23 +123,40 @@ def label_ceiling(close: np.ndarray, drift: np.ndarray) -> dict[str, tuple[float
     return out
 
 
+def variant_range(returns: np.ndarray, m: MarketModel, vols: list[np.ndarray],
+                  open_: np.ndarray, cut: int) -> dict[str, tuple[float, float]]:
+    """(min, max) Sharpe over filter variants: switching rate x0.5/1/2, drift size x0.75/1,
+    causal or true volatility; shows how much the filter's own approximations matter."""
+    found: dict[str, list[float]] = {"long-only": [], "long-short": []}
+    for vol in vols:
+        for switch_scale in (0.5, 1.0, 2.0):
+            for drift_scale in (0.75, 1.0):
+                belief = forward_filter(returns, m, vol, switch_scale, drift_scale)
+                edge = belief[:, 0] - belief[:, 1]
+                found["long-only"].append(sharpe((edge > 0).astype(float), open_, cut))
+                found["long-short"].append(sharpe(np.sign(edge), open_, cut))
+    return {rule: (min(v), max(v)) for rule, v in found.items()}
+
+
 def main(specs: list[str]) -> None:
-    print(f"{'data':24s} {'rule':12s} {'oracle':>7s} {'filter':>7s}")
+    print(f"{'data':24s} {'rule':12s} {'oracle':>7s} {'filter':>7s} {'variants':>13s}")
     for spec in specs:
         m, seed = process_of(spec)
         _, df = load_dataset(spec)
         n, cut = len(df), int(len(df) * TRAIN_FRACTION)
         drift = hidden_drift(n, seed, m) - m.base_drift
         returns = np.diff(np.log(df["close"].to_numpy()), prepend=np.nan)
-        belief = forward_filter(returns, m)
+        belief = forward_filter(returns, m, causal_vol(returns))
         expected = (belief[:, 0] - belief[:, 1]) * m.regime_drift
         open_ = df["open"].to_numpy()
+        ranges = variant_range(returns, m, [causal_vol(returns), true_vol(n, seed, m)], open_, cut)
         for rule, oracle, causal in (
             ("long-only", (drift > 0).astype(float), (expected > 0).astype(float)),
             ("long-short", np.sign(drift), np.sign(expected)),
         ):
+            low, high = ranges[rule]
             print(f"{spec:24s} {rule:12s} {sharpe(oracle, open_, cut):7.2f} "
-                  f"{sharpe(causal, open_, cut):7.2f}")
+                  f"{sharpe(causal, open_, cut):7.2f} {low:6.2f}..{high:5.2f}")
         for name, (share, conf, edge) in label_ceiling(df["close"].to_numpy(), drift).items():
             print(f"{'':24s} {HORIZON}-bar labels in {name} stretches ({share:.0%} of bars): "
                   f"p_up - p_down {conf:+.3f}, edge beyond the base rate {edge:+.3f}")
