@@ -108,6 +108,7 @@ def main() -> int:
     from bt_attention_lstm.models.data import infer_timeframe, periods_per_year, select_range
     from bt_attention_lstm.runners.workflows.reporting import (
         build_metrics,
+        no_trade_reason,
         print_summary,
         write_report,
     )
@@ -147,6 +148,9 @@ def main() -> int:
     )
     path = write_report(out, result, metrics, args.threshold, ppy, title, html=not args.no_html)
     print_summary(metrics)
+    reason = no_trade_reason(result, artifact, args.threshold, args.allow_short)
+    if reason:
+        print(reason)
     print(f"report: {path}")
     return 0
 

@@ -87,6 +87,28 @@ ROWS = (
 )
 
 
+def no_trade_reason(
+    result: BacktestResult, artifact: Artifact, threshold: float, allow_short: bool
+) -> str | None:
+    """Why a backtest made no trade, in one line for the terminal; None when it traded, or when
+    its signal reached the threshold (then the stops, the sizer or the broker decided)."""
+    if not result.trades.empty:
+        return None
+    if artifact.says_nothing:
+        return ("no trades: the model was calibrated to the class prior (its training found no "
+                "edge that held out of sample), so it has no view to trade")
+    edge = result.edge.dropna()
+    if edge.empty:
+        return "no trades: no bar got a signal (too few bars after the warm-up)"
+    low, high = float(edge.min()), float(edge.max())
+    reach = max(high, -low) if allow_short else high
+    if reach >= threshold:
+        return None
+    side = "" if allow_short or low > -threshold else " (its short signals: --allow-short is off)"
+    return (f"no trades: the model's edge stayed within [{low:+.3f}, {high:+.3f}], below the "
+            f"entry threshold {threshold:g}{side}")
+
+
 def print_summary(metrics: dict[str, Any]) -> None:
     period = metrics["period"]
     print()
