@@ -104,9 +104,9 @@ def no_trade_reason(
     reach = max(high, -low) if allow_short else high
     if reach >= threshold:
         return None
-    side = "" if allow_short or low > -threshold else " (its short signals: --allow-short is off)"
-    return (f"no trades: the model's edge stayed within [{low:+.3f}, {high:+.3f}], below the "
-            f"entry threshold {threshold:g}{side}")
+    shorts = "" if allow_short or low > -threshold else "; its short signals need --allow-short"
+    return (f"no trades: the model's edge stayed within [{low:+.3f}, {high:+.3f}], never reaching the "
+            f"entry threshold {threshold:g}{shorts}")
 
 
 def print_summary(metrics: dict[str, Any]) -> None:

@@ -25,7 +25,7 @@ def test_a_short_signal_with_shorts_off_says_so(tmp_path):
     model = constant_signal_artifact(tmp_path / "bearish", 0.6, 0.1)  # edge -0.50
     result = run_backtest(crafted_market(wiggle(300)), model, PARAMS)
     reason = no_trade_reason(result, model, 0.2, allow_short=False)
-    assert reason is not None and "--allow-short is off" in reason
+    assert reason is not None and "short signals need --allow-short" in reason
     traded = run_backtest(crafted_market(wiggle(300)), model, {**PARAMS, "allow_short": True})
     assert no_trade_reason(traded, model, 0.2, allow_short=True) is None
 
