@@ -105,8 +105,8 @@ def no_trade_reason(
     if reach >= threshold:
         return None
     shorts = "" if allow_short or low > -threshold else "; its short signals need --allow-short"
-    return (f"no trades: the model's edge stayed within [{low:+.3f}, {high:+.3f}], never reaching the "
-            f"entry threshold {threshold:g}{shorts}")
+    return (f"no trades: the model's edge stayed within [{low:+.3f}, {high:+.3f}], never "
+            f"reaching the entry threshold {threshold:g}{shorts}")
 
 
 def print_summary(metrics: dict[str, Any]) -> None:
