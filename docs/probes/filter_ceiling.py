@@ -9,7 +9,8 @@ holds the sign of the expected drift beyond the base drift (long-only: long when
 positive), decided on a close and held from the next open, 0.15% a change, no stops. It prints
 the out-of-sample Sharpe (after the first 60%) of that filter and of the oracle, which reads the
 true regime, and the range over 12 variants of the filter (switching rate, drift size, and
-the generator's own volatility in place of the causal estimate). The filter approximates the
+the generator's own volatility in place of the causal estimate) and, long-only, 16 entry/exit
+bands. The filter approximates the
 process (one drift size, memoryless switching where the generator has a minimum regime length,
 Gaussian where it has Student-t shocks and GARCH), so it is a strong reference for what the past
 can tell, not a strict bound: a model can beat it on a path by luck or by a better exit.
@@ -123,11 +124,30 @@ def label_ceiling(close: np.ndarray, drift: np.ndarray) -> dict[str, tuple[float
     return out
 
 
+def hysteresis(edge: np.ndarray, enter: float, leave: float) -> np.ndarray:
+    """Long from the bar where ``edge`` reaches ``enter`` until it falls to ``leave``."""
+    position = np.zeros(len(edge))
+    held = 0.0
+    for t, x in enumerate(np.nan_to_num(edge)):
+        if not held and x >= enter:
+            held = 1.0
+        elif held and x <= leave:
+            held = 0.0
+        position[t] = held
+    return position
+
+
 def variant_range(returns: np.ndarray, m: MarketModel, vols: list[np.ndarray],
                   open_: np.ndarray, cut: int) -> dict[str, tuple[float, float]]:
     """(min, max) Sharpe over filter variants: switching rate x0.5/1/2, drift size x0.75/1,
-    causal or true volatility; shows how much the filter's own approximations matter."""
+    causal or true volatility; shows how much the filter's own approximations matter. Long-only
+    also tries entry/exit bands on P(up) - P(down) (enter at 0, 0.2, 0.4, 0.6; leave at 0,
+    -0.2, -0.4, -0.6), since a band trades less often than the sign."""
     found: dict[str, list[float]] = {"long-only": [], "long-short": []}
+    edge = forward_filter(returns, m, vols[0])[:, :2] @ np.array([1.0, -1.0])
+    for enter in (0.0, 0.2, 0.4, 0.6):
+        for leave in (0.0, -0.2, -0.4, -0.6):
+            found["long-only"].append(sharpe(hysteresis(edge, enter + 1e-12, leave), open_, cut))
     for vol in vols:
         for switch_scale in (0.5, 1.0, 2.0):
             for drift_scale in (0.75, 1.0):
