@@ -34,7 +34,7 @@ from bt_attention_lstm.runners.cli.trading_args import (
     broker_from_args,
     strategy_params,
 )
-from bt_attention_lstm.runners.cli.training_args import add_training_args
+from bt_attention_lstm.runners.cli.training_args import add_training_args, train_config_from_args
 from bt_attention_lstm.runners.cli.walkforward_args import add_engine_args, add_fold_args
 from bt_attention_lstm.runners.workflows.sweep.space import DEFAULT_SPACE, PARAMS, describe
 
@@ -134,7 +134,7 @@ def main() -> int:
 
     space = load_space(args.space)
     out = prepare_out_dir(args.out or new_run_dir("reports/output/sweeps"))
-    from bt_attention_lstm.models.config import ModelConfig, TrainConfig
+    from bt_attention_lstm.models.config import ModelConfig
     from bt_attention_lstm.models.data import periods_per_year
     from bt_attention_lstm.models.errors import ConfigError
     from bt_attention_lstm.models.feature_spec import FeatureSpec
@@ -150,16 +150,7 @@ def main() -> int:
 
     configs = sample_configs(space, args.trials, args.seed)
     df = load_frames(args)[0]
-    train_config = TrainConfig(
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        patience=args.patience,
-        folds=args.folds,
-        horizon=args.horizon,
-        flat_band=args.flat_band,
-        seed=args.seed,
-        device=args.device,
-    )
+    train_config = train_config_from_args(args)  # lr: each trial's own
     plans = plan_folds(
         len(df), args.train_bars, args.test_bars, train_config.horizon, args.step, args.expanding
     )

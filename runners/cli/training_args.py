@@ -116,20 +116,18 @@ def configs_from_args(
         dropout=args.dropout,
         seq_len=args.seq_len,
     )
-    d = TrainConfig()
-    config = TrainConfig(
-        ensemble=getattr(args, "ensemble", d.ensemble),
-        inner_fraction=getattr(args, "inner_fraction", d.inner_fraction),
-        calibration=getattr(args, "calibration", d.calibration),
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        patience=args.patience,
-        folds=args.folds,
-        horizon=args.horizon,
-        flat_band=args.flat_band,
-        seed=args.seed,
-        device=args.device,
-        **extra,
-    )
-    return model_config, config
+    return model_config, train_config_from_args(args, **extra)
+
+
+# TrainConfig fields that add_training_args offers as flags (a sweep searches lr instead)
+TRAIN_FLAGS = (
+    "ensemble", "inner_fraction", "calibration", "epochs", "batch_size", "lr", "patience",
+    "folds", "horizon", "flat_band", "seed", "device",
+)
+
+
+def train_config_from_args(args: argparse.Namespace, **extra: Any) -> TrainConfig:
+    """The TrainConfig of the parsed flags; a flag the parser does not offer keeps its default."""
+    defaults = TrainConfig()
+    values = {name: getattr(args, name, getattr(defaults, name)) for name in TRAIN_FLAGS}
+    return TrainConfig(**{**values, **extra})

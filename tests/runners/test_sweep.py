@@ -232,3 +232,20 @@ def test_main_refuses_bad_input_before_any_trial(market_csv, tmp_path, monkeypat
     with pytest.raises(UserInputError, match=re.escape(message)):
         sweep.main()
     assert not out.exists()
+
+
+def test_every_training_flag_the_sweep_offers_reaches_its_train_config():
+    """The sweep's TrainConfig comes from the same reader as train.py's: flags it offers are
+    not silently dropped (lr is searched per trial, so it stays at its default here)."""
+    from bt_attention_lstm.models.config import TrainConfig
+    from bt_attention_lstm.runners.cli.training_args import train_config_from_args
+    from bt_attention_lstm.runners.sweep import build_parser
+
+    args = build_parser().parse_args([
+        "--data", "x.csv", "--ensemble", "2", "--inner-fraction", "0.3", "--calibration", "none",
+        "--epochs", "7", "--horizon", "4", "--flat-band", "0.4", "--seed", "11",
+    ])
+    config = train_config_from_args(args)
+    assert (config.ensemble, config.inner_fraction, config.calibration) == (2, 0.3, "none")
+    assert (config.epochs, config.horizon, config.flat_band, config.seed) == (7, 4, 0.4, 11)
+    assert config.lr == TrainConfig().lr
