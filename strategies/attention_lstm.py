@@ -132,6 +132,9 @@ class AttentionLSTMStrategy(OrderLifecycle, LiveSession, bt.Strategy):
 
     def __init__(self) -> None:
         self._check_params()
+        # the edge in a position's favour at or below which it closes
+        self._exit_level = (-self.p.threshold if self.p.exit_threshold is None
+                            else float(self.p.exit_threshold))
         if self.p.artifact is None and not self.p.model_path:
             raise ConfigError("AttentionLSTMStrategy needs model_path (an artifact directory)")
         self.artifact: Artifact = self.p.artifact or load_artifact(self.p.model_path)
@@ -297,35 +300,26 @@ class AttentionLSTMStrategy(OrderLifecycle, LiveSession, bt.Strategy):
         edge = self._edge(data)
         if not math.isfinite(edge):
             return "wait", "no signal"
+        if self.artifact.says_nothing:
+            # a constant (the class prior's) is no signal, to open or to close a position,
+            # whatever its sign and size: stops manage what such a model holds (adopted units)
+            return "hold", "the model is the class prior: no signal to act on"
         size = self._owned[data]  # what this strategy owns, not the broker's whole position
-        threshold = self.p.threshold
-        if size != 0 and self.artifact.says_nothing:
-            # the prior's constant edge (0) is no view on the position: its stops manage it
-            return "hold", "in position; the model is the class prior, no exit signal"
-        in_favour = edge if size > 0 else -edge
-        if size != 0 and in_favour <= self._exit_level:
-            self._exit(data, "signal")
-            return "exit", f"edge {edge:+.3f} no longer favours the position"
         if size != 0:
+            in_favour = edge if size > 0 else -edge
+            if in_favour <= self._exit_level:
+                self._exit(data, "signal")
+                return "exit", f"edge {edge:+.3f} no longer favours the position"
             return "hold", "in position"
+        threshold = self.p.threshold
         if abs(edge) < threshold or edge < 0 and not self.p.allow_short:
             return "hold", f"edge {edge:+.3f} does not reach {threshold}"
-        if self.artifact.says_nothing:
-            # a constant (the class prior's) is no signal, whatever its sign and size
-            return "hold", "the model is the class prior: nothing to trade on"
         if self._cooling_down(data):
             return "wait", "cooldown after the last exit"
         long = edge >= threshold
         if self._enter(data, long=long):
             return ("buy" if long else "sell"), f"edge {edge:+.3f}"
         return "hold", "the sizer gave zero units"
-
-    @property
-    def _exit_level(self) -> float:
-        """The edge in a position's favour at or below which it closes."""
-        if self.p.exit_threshold is None:
-            return -self.p.threshold
-        return float(self.p.exit_threshold)
 
     def _cooling_down(self, data: bt.DataBase) -> bool:
         last = self._last_exit_bar.get(data)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from bt_attention_lstm.models.artifact import load_artifact
 from bt_attention_lstm.models.errors import ConfigError
 from bt_attention_lstm.strategies.engine import run_backtest
 
@@ -31,8 +32,6 @@ def _decisions(orcl_df: pd.DataFrame, artifact, log: Path, exit_threshold) -> li
 def test_positions_close_exactly_when_the_edge_in_their_favour_reaches_the_exit_level(
     orcl_df, tiny_artifact, tmp_path, exit_threshold, level
 ) -> None:  # type: ignore[no-untyped-def]
-    from bt_attention_lstm.models.artifact import load_artifact
-
     records = _decisions(orcl_df, load_artifact(tiny_artifact), tmp_path / "log.jsonl",
                          exit_threshold)
     side = 0.0  # the side of the last entry decided: +1 long, -1 short
@@ -51,8 +50,6 @@ def test_positions_close_exactly_when_the_edge_in_their_favour_reaches_the_exit_
 
 @pytest.mark.parametrize("bad", [0.3, -0.3])
 def test_an_exit_level_beyond_the_entry_threshold_is_refused(tiny_artifact, orcl_df, bad) -> None:  # type: ignore[no-untyped-def]
-    from bt_attention_lstm.models.artifact import load_artifact
-
     with pytest.raises(ConfigError, match="exit_threshold"):
         run_backtest(orcl_df.iloc[:600], load_artifact(tiny_artifact),
                      {"device": "cpu", "threshold": 0.2, "exit_threshold": bad})
