@@ -18,6 +18,7 @@ import talib
 
 from bt_attention_lstm.models.errors import DataError
 from bt_attention_lstm.models.feature_spec import RETURN_HORIZONS, TREND_SPANS, FeatureSpec
+from bt_attention_lstm.models.vol_targeting import ewm_vol_of_returns
 
 DEFAULT_SPEC = FeatureSpec()
 # A standard deviation below this (relative to the level) is treated as zero: TA-Lib's running
@@ -47,11 +48,6 @@ _STDDEV, _SMA, _WILLR = _raw("STDDEV"), _raw("SMA"), _raw("WILLR")
 _EMA = _raw("EMA")
 
 
-def _ewm_vol(ret_1: np.ndarray, span: int) -> np.ndarray:
-    """Ex-ante daily volatility: sqrt of the EMA (span ``span``) of squared one-bar returns."""
-    return np.sqrt(_EMA(ret_1 * ret_1, timeperiod=span))
-
-
 def _trend_oscillator(c: np.ndarray, short: int, long: int, spec: FeatureSpec) -> np.ndarray:
     """Baz et al. (2015) trend signal: (EMA_short - EMA_long) / std_63(price), then divided by its
     own rolling ``trend_norm``-bar std. Flat prices give 0, never a division by zero."""
@@ -70,17 +66,21 @@ def _trend_columns(
     spec: FeatureSpec,
     first: int,
 ) -> dict[str, np.ndarray]:
-    """ta-v2 columns for rows ``first:``: volatility-normalised returns and trend oscillators.
+    """ta-v2 columns for rows ``first:``: volatility-normalised returns, trend oscillators and
+    the ex-ante volatility itself.
 
     Formula: nret_h = ln(C_t / C_{t-h}) / (sigma_t * sqrt(h)), sigma_t = sqrt(EMA_60(r^2)) of
-    one-bar log returns up to and including t (Lim, Zohren & Roberts, 2019).
+    one-bar log returns up to and including t (Lim, Zohren & Roberts, 2019): the shared
+    ``models.vol_targeting`` definition, computed once for the returns and the
+    ``ex_ante_vol`` line (what vol-target sizing divides by; no model reads it).
     """
-    sigma = _ewm_vol(ret_1_all, spec.ewm_vol_span)[first:]
+    sigma = ewm_vol_of_returns(ret_1_all, spec.ewm_vol_span)[first:]
     flat_sigma = sigma <= _FLAT_STD
     columns = {
         f"nret_{h}": _safe_ratio(log_return(h, first), sigma * np.sqrt(h), flat_sigma)
         for h in RETURN_HORIZONS
     }
+    columns["ex_ante_vol"] = sigma
     for short, long in TREND_SPANS:
         columns[f"trend_{short}_{long}"] = _trend_oscillator(c, short, long, spec)[first:]
     return columns

@@ -3,8 +3,14 @@
 Every loader returns the same shape of frame: columns exactly ``open, high, low, close, volume``
 as float64, a tz-naive ``DatetimeIndex`` (nanosecond unit) named ``datetime`` that is strictly
 increasing, and ``attrs`` holding ``source`` (path, ``"synthetic"`` or ``"yfinance:TICKER"``),
-``format`` and ``repaired_cells``. Bad input raises :class:`models.errors.DataError` with a
-one-line message.
+``format``, ``repaired_cells`` and ``close_only``. Bad input raises
+:class:`models.errors.DataError` with a one-line message.
+
+Close-only files (``Date,Close``) and wide price files (``Date,AAPL,AMD,...``: one close column
+per symbol) load as close-only frames: open = high = low = close, volume 0,
+``attrs["close_only"]`` True; one symbol of a wide file is the source ``path#SYMBOL`` (its
+``source``), and ``load_price_panel`` loads every symbol. The layout rules are in
+:mod:`models.price_panel`.
 
 Timestamps: intraday bars keep the file's own time (backtrader's convention: a bar is stamped at
 its close). Daily bars are stamped at midnight of their date; backtrader's own CSV feeds stamp
@@ -29,13 +35,28 @@ import numpy as np
 import pandas as pd
 
 from bt_attention_lstm.models.errors import DataError
+from bt_attention_lstm.models.price_panel import (
+    SYMBOL_SEPARATOR,
+    TIME_NAMES,
+    PriceLayout,
+    classify_columns,
+    close_only_frame,
+    column_key,
+    degrade_warning,
+    is_unnamed_column,
+    match_symbol,
+    source_spec,
+    split_source,
+    trim_to_prices,
+    wide_file_error,
+)
 from bt_attention_lstm.models.timefmt import bar_span, bar_time
 
 logger = logging.getLogger(__name__)
 
 OHLCV_COLUMNS = ("open", "high", "low", "close", "volume")
 PRICE_COLUMNS = ("open", "high", "low", "close")
-FORMATS = ("auto", "yahoo", "btcsv", "generic", "parquet")
+FORMATS = ("auto", "yahoo", "btcsv", "generic", "parquet", "close", "wide")
 
 def default_cache_dir() -> Path:
     """``$XDG_CACHE_HOME/bt-attention-lstm/yfinance`` (``~/.cache/...`` when it is unset)."""
@@ -62,18 +83,46 @@ _PRICE_RTOL = 1e-9  # rounding tolerance for OHLC consistency, relative to price
 
 
 def load_ohlcv(path: str | os.PathLike[str], fmt: str = "auto") -> pd.DataFrame:
-    """Load an OHLCV file into a validated frame.
+    """Load one data file (or one symbol of a wide price file) into a validated frame.
 
     ``fmt`` is one of ``auto`` (by extension, then by header), ``yahoo`` (Yahoo CSV, adjusted
     exactly as backtrader's ``YahooFinanceCSVData`` defaults do), ``btcsv`` (backtrader CSV),
-    ``generic`` (any CSV with a date/datetime/timestamp column and OHLC(V) columns) or
-    ``parquet``. The result has passed :func:`validate_ohlcv` with ``min_bars=1``.
+    ``generic`` (any CSV with a date/datetime/timestamp column and OHLC(V) columns),
+    ``parquet``, ``close`` (a time column and one price column) or ``wide`` (a time column and
+    one price column per symbol; see :mod:`models.price_panel`). ``path`` may be
+    ``FILE#SYMBOL``: that symbol's column of a wide file. A wide file without ``#SYMBOL`` raises
+    DataError naming its symbols (:func:`load_price_panel` loads them all). Close-only frames
+    have open = high = low = close, volume 0 and ``attrs["close_only"]`` True (False on OHLCV
+    frames), with one warning per load. The result has passed :func:`validate_ohlcv` with
+    ``min_bars=1``.
     """
     if fmt not in FORMATS:
         raise DataError(f"unknown data format {fmt!r}; use one of {', '.join(FORMATS)}")
-    p = _existing_file(path)
-    if fmt == "auto":
-        fmt = detect_format(p)
+    file, symbol = split_source(path)
+    p = _existing_file(file)
+    if fmt in ("auto", "close", "wide") or symbol is not None:
+        detected, layout = _detect(p)
+    elif fmt == "parquet":  # a parquet file may still hold closes only
+        detected, layout = fmt, _parquet_layout(p)
+    else:  # an explicit OHLCV format: its reader, whatever the header says
+        detected, layout = fmt, None
+    fmt = detected if fmt == "auto" else fmt
+    if symbol is not None and layout is None:
+        raise DataError(
+            f"{source_spec(p, symbol)}: {p} is not a wide price file (it reads as {detected} "
+            f"bars); drop {SYMBOL_SEPARATOR}{symbol}"
+        )
+    if fmt in ("close", "wide") and layout is None:
+        raise DataError(
+            f"{p} is not a close-only or wide price file (it reads as {detected}); "
+            "use format auto"
+        )
+    if layout is not None:
+        if symbol is None and layout.kind == "wide":
+            raise wide_file_error(p, layout.columns)
+        (df,) = _close_only_frames(p, None if symbol is None else [symbol])
+        logger.warning(degrade_warning(str(df.attrs["source"])))
+        return df
     if fmt == "parquet":
         raw = _read_parquet(p)
     else:
@@ -86,6 +135,7 @@ def load_ohlcv(path: str | os.PathLike[str], fmt: str = "auto") -> pd.DataFrame:
             raw = _parse_generic(text, p)
     raw.attrs["source"] = str(p)
     raw.attrs["format"] = fmt
+    raw.attrs["close_only"] = False
     df = validate_ohlcv(raw, min_bars=1)
     logger.info(
         "loaded %d %s bars from %s (%s .. %s)", len(df), fmt, p, df.index[0], df.index[-1]
@@ -94,16 +144,35 @@ def load_ohlcv(path: str | os.PathLike[str], fmt: str = "auto") -> pd.DataFrame:
 
 
 def detect_format(path: str | os.PathLike[str]) -> str:
-    """Guess the format of a data file: ``yahoo``, ``btcsv``, ``generic`` or ``parquet``.
+    """Guess the format of a data file: ``yahoo``, ``btcsv``, ``generic``, ``parquet``,
+    ``close`` or ``wide``.
 
-    ``.parquet``/``.pq`` files are parquet; otherwise the CSV header decides (case-insensitive):
-    ``Date,Open,High,Low,Close,Adj Close,Volume`` is Yahoo, backtrader's
-    ``Date[,Time],Open,High,Low,Close,Volume,OpenInterest`` is btcsv, anything else is generic
-    (an ``Adj Close`` column in another layout is then ignored, with an info log).
+    The layout of the columns decides first: a time column with one price column is ``close``,
+    with several symbol columns ``wide`` (CSV or parquet alike; see
+    :func:`models.price_panel.classify_columns`). Otherwise ``.parquet``/``.pq`` files are
+    parquet, and the CSV header decides (case-insensitive): ``Date,Open,High,Low,Close,Adj
+    Close,Volume`` is Yahoo, backtrader's ``Date[,Time],Open,High,Low,Close,Volume,OpenInterest``
+    is btcsv, anything else is generic (an ``Adj Close`` column in another layout is then
+    ignored, with an info log).
     """
-    p = _existing_file(path)
+    file, _ = split_source(path)
+    return _detect(_existing_file(file))[0]
+
+
+def wide_symbols(path: str | os.PathLike[str]) -> list[str]:
+    """The symbols (price columns, in file order) of a wide price file; [] for any other file.
+
+    Only the header (or the parquet schema) is read.
+    """
+    _, layout = _detect(_existing_file(path))
+    return list(layout.columns) if layout is not None and layout.kind == "wide" else []
+
+
+def _detect(p: Path) -> tuple[str, PriceLayout | None]:
+    """(format, layout): the layout of a close-only or wide file, None for OHLCV files."""
     if p.suffix.lower() in (".parquet", ".pq"):
-        return "parquet"
+        layout = _parquet_layout(p)
+        return (layout.kind if layout else "parquet"), layout
     with p.open("rb") as fh:
         head = fh.read(_SNIFF_BYTES)
     full = len(head) < _SNIFF_BYTES
@@ -111,16 +180,43 @@ def detect_format(path: str | os.PathLike[str]) -> str:
         # Cut at the last newline so a multi-byte character split by the read is not garbage.
         head = head[: head.rfind(b"\n") + 1] or head
     header = _first_line(_decode(head, p), p)
-    tokens = tuple(_norm_name(t) for t in header.split(_sniff_separator(header)))
+    fields = header.split(_sniff_separator(header))
+    tokens = tuple(column_key(t) for t in fields)
     if tokens == _YAHOO_HEADER:
-        return "yahoo"
+        return "yahoo", None
+    if tokens in _BTCSV_HEADERS:
+        return "btcsv", None
+    layout = classify_columns([t.strip().strip('"') for t in fields])  # as pandas names them
+    if layout is not None:
+        twice = [c for i, c in enumerate(layout.columns) if c in layout.columns[:i]]
+        if twice:
+            raise DataError(f"{p}: column {twice[0]!r} appears more than once in the header")
+        return layout.kind, layout
     if "adjclose" in tokens:
         # Not backtrader's layout (which reads Adj Close by position): the generic reader
         # takes the unadjusted OHLC columns and ignores Adj Close.
         logger.info("%s: Adj Close column ignored (not the Yahoo CSV layout)", p)
-    if tokens in _BTCSV_HEADERS:
-        return "btcsv"
-    return "generic"
+    return "generic", None
+
+
+def _parquet_layout(p: Path) -> PriceLayout | None:
+    """The close-only or wide layout of a parquet file from its schema; None for OHLCV columns
+    or a file whose schema cannot be read (the load then names the problem)."""
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        schema = pq.read_schema(p)
+    except Exception:  # noqa: BLE001 - any failure here is reported by the load itself
+        return None
+    meta = schema.pandas_metadata or {}
+    index_columns = [c for c in meta.get("index_columns", []) if isinstance(c, str)]
+    time_index = any(
+        pa.types.is_timestamp(schema.field(c).type) or pa.types.is_date(schema.field(c).type)
+        for c in index_columns
+    )
+    labels = [n for n in schema.names if n not in index_columns]
+    return classify_columns(labels, has_time_index=time_index)
 
 
 def _existing_file(path: str | os.PathLike[str]) -> Path:
@@ -163,10 +259,6 @@ def _sniff_separator(header: str) -> str:
         if sep in header:
             return sep
     return ","
-
-
-def _norm_name(name: object) -> str:
-    return re.sub(r"[\s_\-]+", "", str(name).strip().lower())
 
 
 def _data_lines(text: str, path: Path) -> list[tuple[int, list[str]]]:
@@ -307,6 +399,11 @@ def _parse_btcsv(text: str, path: Path) -> pd.DataFrame:
 
 
 def _parse_generic(text: str, path: Path) -> pd.DataFrame:
+    return _columns_to_frame(_read_csv_table(text, path), str(path), index=None)
+
+
+def _read_csv_table(text: str, path: Path) -> pd.DataFrame:
+    """Every cell of a CSV as text (the separator sniffed from the header), at least one row."""
     header = _first_line(text, path)
     sep = _sniff_separator(header)
     try:
@@ -318,10 +415,11 @@ def _parse_generic(text: str, path: Path) -> pd.DataFrame:
         raise DataError(f"{path}: cannot parse CSV: {msg}") from None
     if raw.empty:
         raise DataError(f"{path} has a header but no data rows")
-    return _columns_to_frame(raw, str(path), index=None)
+    return raw
 
 
-def _read_parquet(path: Path) -> pd.DataFrame:
+def _read_parquet_table(path: Path) -> pd.DataFrame:
+    """A parquet file as pandas reads it (columns and index as stored), at least one row."""
     try:
         raw = pd.read_parquet(path)
     except ImportError as exc:
@@ -331,6 +429,11 @@ def _read_parquet(path: Path) -> pd.DataFrame:
         raise DataError(f"cannot read parquet {path}: {first}") from None
     if raw.empty:
         raise DataError(f"{path} has no data rows")
+    return raw
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    raw = _read_parquet_table(path)
     index = raw.index if isinstance(raw.index, pd.DatetimeIndex) else None
     return _columns_to_frame(raw, str(path), index=index)
 
@@ -339,7 +442,7 @@ def _find_columns(raw: pd.DataFrame, src: str) -> dict[str, Any]:
     """Map canonical names to the frame's own column labels (case/space/underscore-insensitive)."""
     found: dict[str, Any] = {}
     for col in raw.columns:
-        key = _norm_name(col)
+        key = column_key(col)
         key = "volume" if key == "vol" else key
         if key in found:
             raise DataError(f"{src}: ambiguous columns {found[key]!r} and {col!r}")
@@ -366,15 +469,18 @@ def _columns_to_frame(
             logger.info("%s: no volume column; using volume 0.0", src)
             out[name] = np.zeros(len(raw))
             continue
-        series = raw[cols[name]]
-        if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
-            out[name] = series.to_numpy(dtype=np.float64, na_value=np.nan)
-        else:
-            try:
-                out[name] = _parse_floats(series.tolist(), name, where)
-            except DataError as exc:
-                raise DataError(f"{src}: {exc}") from None
+        out[name] = _numeric_column(raw[cols[name]], name, src, where)
     return _frame(_naive_ns(pd.DatetimeIndex(index), src), out)
+
+
+def _numeric_column(series: pd.Series, name: str, src: str, where: Sequence[str]) -> np.ndarray:
+    """A column as float64: numbers as they are, text parsed (blanks NaN), else DataError."""
+    if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+        return series.to_numpy(dtype=np.float64, na_value=np.nan)
+    try:
+        return _parse_floats(series.tolist(), name, where)
+    except DataError as exc:
+        raise DataError(f"{src}: {exc}") from None
 
 
 def _generic_index(
@@ -387,18 +493,13 @@ def _generic_index(
         if key in cols:
             return _parse_any_datetimes(raw[cols[key]].tolist(), src, where)
     first = raw.columns[0]
-    if _is_unnamed_index_column(first):
+    if is_unnamed_column(first):
         # pandas' DataFrame.to_csv() writes a datetime index under a blank header
         logger.info("%s: reading the unnamed first column %r as the bar time", src, first)
         return _parse_any_datetimes(raw[first].tolist(), src, where)
     raise DataError(
         f"{src}: no date/datetime/timestamp column; found {', '.join(map(str, raw.columns))}"
     )
-
-
-def _is_unnamed_index_column(label: Any) -> bool:
-    text = str(label).strip().lower()
-    return text in ("", "index") or text.startswith("unnamed:")
 
 
 def _parse_any_datetimes(values: list[Any], src: str, where: Sequence[str]) -> pd.DatetimeIndex:
@@ -442,6 +543,141 @@ def _naive_ns(index: pd.DatetimeIndex, src: str) -> pd.DatetimeIndex:
         return index.as_unit("ns").rename("datetime")
     except (OverflowError, pd.errors.OutOfBoundsDatetime):
         raise DataError(f"{src}: timestamps outside 1677..2262 cannot be used") from None
+
+
+# --------------------------------------------------------------------------------------------
+# Close-only and wide price files (layout rules in models.price_panel)
+# --------------------------------------------------------------------------------------------
+
+
+def load_price_panel(
+    path: str | os.PathLike[str], symbols: Sequence[str] | None = None
+) -> dict[str, pd.DataFrame]:
+    """Every symbol of a wide price file (``Date,AAPL,AMD,...``) as a close-only frame.
+
+    One frame per symbol, in column order (or in the order of ``symbols``, a subset), keyed by
+    the file's own column label. Each is what ``load_ohlcv("path#SYMBOL")`` returns: the
+    symbol's leading and trailing rows without a price dropped (a stock listed later starts
+    later), isolated gaps repaired by :func:`validate_ohlcv`'s rules, open = high = low =
+    close, volume 0, attrs ``source`` ``"path#SYMBOL"``, ``symbol``, ``format`` ``"wide"`` and
+    ``close_only`` True. The file is read once and one warning is logged for the panel.
+    """
+    file, symbol = split_source(path)
+    if symbol is not None:
+        symbols = [symbol, *(symbols or [])]
+    p = _existing_file(file)
+    fmt, layout = _detect(p)
+    if layout is None or layout.kind != "wide":
+        raise DataError(
+            f"{p} is not a wide price file (it reads as {fmt}); load it with load_ohlcv"
+        )
+    frames = _close_only_frames(p, symbols)
+    panel = {str(df.attrs["symbol"]): df for df in frames}
+    logger.warning(degrade_warning(f"{p} ({len(panel)} symbols)"))
+    return panel
+
+
+def load_sources(
+    sources: Sequence[str | os.PathLike[str]], fmt: str = "auto"
+) -> list[pd.DataFrame]:
+    """:func:`load_ohlcv` of every source, in order, reading each wide file only once.
+
+    Sources are paths or ``path#SYMBOL`` specs (as ``expand_data_paths`` writes them); the
+    specs of one wide file are loaded together, with one close-only warning per file.
+    """
+    if fmt not in FORMATS:
+        raise DataError(f"unknown data format {fmt!r}; use one of {', '.join(FORMATS)}")
+    split = [split_source(s) for s in sources]
+    grouped: dict[str, list[str]] = {}
+    if fmt in ("auto", "close", "wide"):
+        for file, symbol in split:
+            if symbol is not None:
+                grouped.setdefault(file, []).append(symbol)
+    loaded: dict[str, list[pd.DataFrame]] = {}
+    for file, symbols in grouped.items():
+        p = _existing_file(file)
+        if _detect(p)[1] is None:
+            continue  # not a price file: load_ohlcv below names the problem
+        loaded[file] = _close_only_frames(p, symbols)
+        logger.warning(degrade_warning(f"{p} ({len(symbols)} symbols)"))
+    out = []
+    for source, (file, symbol) in zip(sources, split, strict=True):
+        if symbol is not None and loaded.get(file):
+            out.append(loaded[file].pop(0))  # the file's specs, in the order they were given
+        else:
+            out.append(load_ohlcv(source, fmt))
+    return out
+
+
+def _close_only_frames(p: Path, symbols: Sequence[str] | None) -> list[pd.DataFrame]:
+    """Validated close-only frames of a close-only or wide file: the given ``symbols`` (matched
+    to its columns), or every price column. No degrade warning (the callers log one per load)."""
+    index, prices, layout = _read_price_table(p)
+    if layout.ignored:
+        logger.info(
+            "%s: %s ignored; using %s", p, ", ".join(layout.ignored), layout.columns[0]
+        )
+    chosen = (
+        list(layout.columns) if symbols is None
+        else [match_symbol(s, layout.columns, p) for s in symbols]
+    )
+    frames = []
+    named = symbols is not None or layout.kind == "wide"  # a symbol of the file, by name
+    for name in chosen:
+        raw = _close_only_raw(index, prices[name], source_spec(p, name) if named else str(p))
+        raw.attrs["format"] = layout.kind
+        raw.attrs["close_only"] = True
+        if named:
+            raw.attrs["symbol"] = name
+        df = validate_ohlcv(raw, min_bars=1)
+        logger.info(
+            "loaded %d close-only bars from %s (%s .. %s)",
+            len(df), df.attrs["source"], df.index[0], df.index[-1],
+        )
+        frames.append(df)
+    return frames
+
+
+def _close_only_raw(index: pd.DatetimeIndex, close: np.ndarray, src: str) -> pd.DataFrame:
+    """The unvalidated close-only frame of one price column, without the rows before its first
+    and after its last price."""
+    idx, values, leading, trailing = trim_to_prices(index, close)
+    if len(values) == 0:
+        raise DataError(f"{src}: no prices (every row of the column is empty)")
+    if leading or trailing:
+        logger.info(
+            "%s: %d leading and %d trailing rows without a price dropped (prices %s .. %s)",
+            src, leading, trailing, bar_time(idx[0]), bar_time(idx[-1]),
+        )
+    raw = close_only_frame(idx, values)
+    raw.attrs["source"] = src
+    return raw
+
+
+def _read_price_table(p: Path) -> tuple[pd.DatetimeIndex, dict[str, np.ndarray], PriceLayout]:
+    """The time index, the price columns (by label) and the layout of a close-only or wide
+    file, CSV or parquet."""
+    src = str(p)
+    if p.suffix.lower() in (".parquet", ".pq"):
+        raw = _read_parquet_table(p)
+        index = raw.index if isinstance(raw.index, pd.DatetimeIndex) else None
+    else:
+        raw = _read_csv_table(_read_text(p), p)
+        index = None
+    labels = {str(c): c for c in raw.columns}
+    layout = classify_columns(list(labels), has_time_index=index is not None)
+    if layout is None:
+        raise DataError(
+            f"{p} is not a close-only or wide price file; found {', '.join(labels)}"
+        )
+    where = [f"row {i + 1}" for i in range(len(raw))]
+    if index is None:
+        time_cols = {column_key(c): c for c in raw.columns if column_key(c) in TIME_NAMES}
+        index = _generic_index(raw, time_cols, src, where)
+    index = _naive_ns(pd.DatetimeIndex(index), src)
+    prices = {name: _numeric_column(raw[labels[name]], name, src, where)
+              for name in layout.columns}
+    return index, prices, layout
 
 
 # --------------------------------------------------------------------------------------------
@@ -927,7 +1163,7 @@ def _yfinance_history(sym: str, start: str | None, end: str | None, timeout: flo
 
 
 def _write_yahoo_csv(raw: pd.DataFrame, path: Path) -> None:
-    cols = {_norm_name(c): c for c in raw.columns}
+    cols = {column_key(c): c for c in raw.columns}
     needed = ("open", "high", "low", "close", "volume")
     if any(k not in cols for k in needed):
         raise DataError(f"unexpected columns from yfinance: {', '.join(map(str, raw.columns))}")

@@ -22,6 +22,7 @@ from torch import nn
 
 from bt_attention_lstm.models.calibration import VectorScaling
 from bt_attention_lstm.models.network import AttentionLSTM
+from bt_attention_lstm.models.position_head import three_logit_twin
 
 logger = logging.getLogger(__name__)
 
@@ -47,8 +48,13 @@ def calibrated_network(
     """(the network whose softmax is the artifact's probability, the calibrated members).
 
     One member: that member itself (an ``AttentionLSTM``); several: an ``AveragedEnsemble``.
+    A position head becomes its three-logit twin first (``models.position_head``), so the
+    softmax's p_up - p_down is its position.
     """
-    folded = tuple(c.fold_into(m).eval() for m, c in zip(members, calibrations, strict=True))
+    folded = tuple(
+        c.fold_into(three_logit_twin(m)).eval()
+        for m, c in zip(members, calibrations, strict=True)
+    )
     network: nn.Module = folded[0] if len(folded) == 1 else AveragedEnsemble(folded).eval()
     return network, folded
 

@@ -53,10 +53,14 @@ V2_FEATURE_NAMES: tuple[str, ...] = tuple(f"nret_{h}" for h in RETURN_HORIZONS) 
     f"trend_{s}_{lg}" for s, lg in TREND_SPANS
 )
 
+# Lines computed for ta-v2 that no model reads: the ex-ante daily volatility sigma_t of
+# ``models.vol_targeting`` (the nret_* denominator), which vol-target sizing divides by.
+V2_STRATEGY_LINES: tuple[str, ...] = ("ex_ante_vol",)
+
 # Every feature this code computes: the lines of a FeatureVector. ta-v2 keeps computing the ta-v1
 # features (the strategy sizes and stops with realized_vol_20 and atr_ratio), and a ta-v1 model's
 # inputs are the first lines.
-FEATURE_NAMES: tuple[str, ...] = V1_FEATURE_NAMES + V2_FEATURE_NAMES
+FEATURE_NAMES: tuple[str, ...] = V1_FEATURE_NAMES + V2_FEATURE_NAMES + V2_STRATEGY_LINES
 
 # feature set -> (version, model inputs)
 FEATURE_SETS: dict[str, tuple[int, tuple[str, ...]]] = {
@@ -115,7 +119,8 @@ class FeatureSpec:
     @property
     def line_names(self) -> tuple[str, ...]:
         """Every feature computed for this spec (a FeatureVector fills these lines): the
-        model's inputs and the ta-v1 features the strategy reads."""
+        model's inputs, the ta-v1 features the strategy reads and, for ta-v2, ``ex_ante_vol``.
+        Not part of an artifact (its ``names`` are the model's inputs only)."""
         return FEATURE_NAMES if self.has_trend_features else V1_FEATURE_NAMES
 
     def min_next_history(self) -> int:

@@ -1,5 +1,5 @@
 """AttentionLSTM: input projection -> LSTM -> multi-head self-attention (residual + LayerNorm)
--> feed-forward (residual + LayerNorm) -> classification head."""
+-> feed-forward (residual + LayerNorm) -> head (a position or down / flat / up logits)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,11 @@ __all__ = ["AttentionLSTM", "ModelConfig"]
 
 
 class AttentionLSTM(nn.Module):
-    """Classifier of a (batch, seq_len, n_features) window into down / flat / up logits.
+    """A (batch, seq_len, n_features) window -> the head's output.
+
+    ``config.head == "position"``: one pre-activation z per window (batch, 1); the position is
+    tanh(z) in (-1, 1) (``position``); ``"long"``: sigmoid(z) in (0, 1). ``"classify"``: down /
+    flat / up logits (batch, 3).
 
     The LSTM reads the window; the last step's state then attends over every step of the
     sequence (4 heads by default) with a skip connection and LayerNorm, followed by a small
@@ -41,7 +45,8 @@ class AttentionLSTM(nn.Module):
             nn.Linear(h, 2 * h), nn.GELU(), nn.Dropout(config.dropout), nn.Linear(2 * h, h)
         )
         self.ffn_norm = nn.LayerNorm(h)
-        self.head = nn.Sequential(nn.Dropout(config.dropout), nn.Linear(h, config.n_classes))
+        outputs = config.n_classes if config.head == "classify" else 1
+        self.head = nn.Sequential(nn.Dropout(config.dropout), nn.Linear(h, outputs))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         seq, _ = self.lstm(self.input_proj(x))
@@ -50,3 +55,11 @@ class AttentionLSTM(nn.Module):
         z = self.attn_norm(last + attended)
         z = self.ffn_norm(z + self.ffn(z))
         return self.head(z[:, 0, :])
+
+    def position(self, x: torch.Tensor) -> torch.Tensor:
+        """The position, (batch,): tanh of a long-short head's output, in (-1, 1); sigmoid of a
+        long-only head's, in (0, 1)."""
+        if self.config.head == "classify":
+            raise ValueError("position() needs a position head")
+        z = self(x)[:, 0]
+        return torch.sigmoid(z) if self.config.head == "long" else torch.tanh(z)

@@ -34,6 +34,7 @@ calibrated to the prior, which only diluted it.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import logging
 import math
 from collections.abc import Sequence
@@ -85,11 +86,13 @@ MEMBER_SEED_STRIDE = 10_000  # member m of any fit uses seed + m * stride
 
 @dataclass(frozen=True)
 class Segment:
-    """One symbol's raw features (n_bars, n_features; NaN warm-up rows) and labels (n_bars,)."""
+    """One symbol's raw features (n_bars, n_features; NaN warm-up rows) and labels (n_bars,),
+    with its closes for the Sharpe objective (``models.position_training``)."""
 
     features: np.ndarray
     labels: np.ndarray
     times: np.ndarray  # int64 nanoseconds, one per bar
+    close: np.ndarray | None = None
 
 
 @dataclass
@@ -193,7 +196,7 @@ def _mean(values: Sequence[float]) -> float | None:
     return float(np.mean(values)) if values else None
 
 
-class _Samples:
+class WindowSamples:
     """Every labelled window of every segment, as rows of one concatenated feature array."""
 
     def __init__(self, segments: Sequence[Segment], seq_len: int):
@@ -232,21 +235,22 @@ class Trainer:
     """Fits AttentionLSTMs on segments with nested time-series CV (see the module docstring)."""
 
     def __init__(self, model_config: ModelConfig, config: TrainConfig, progress: bool = True):
-        self.model_config = model_config
+        # the classifier's head, whatever head the architecture was given
+        self.model_config = dataclasses.replace(model_config, head="classify")
         self.config = config
         self.progress = progress
         self.device = resolve_device(config.device)
 
     def cross_validate(self, segments: Sequence[Segment]) -> CVReport:
         """The outer folds only: the model and the baselines, each fold scored once."""
-        samples = _Samples(segments, self.model_config.seq_len)
-        with _deterministic():
+        samples = WindowSamples(segments, self.model_config.seq_len)
+        with deterministic_torch():
             return self._cross_validate(samples)[0]
 
     def fit(self, segments: Sequence[Segment]) -> TrainingResult:
         """Cross-validate, then build the final model from what the CV chose (module docs)."""
-        samples = _Samples(segments, self.model_config.seq_len)
-        with _deterministic():
+        samples = WindowSamples(segments, self.model_config.seq_len)
+        with deterministic_torch():
             report, out_of_fold = self._cross_validate(samples)
             epochs = max(1, int(round(float(np.median(
                 [e for f in report.folds for e in f.chosen_epochs]
@@ -278,7 +282,7 @@ class Trainer:
         )
 
     # -- nested CV ------------------------------------------------------------------------
-    def _cross_validate(self, samples: _Samples) -> tuple[CVReport, _OutOfFold]:
+    def _cross_validate(self, samples: WindowSamples) -> tuple[CVReport, _OutOfFold]:
         times = samples.bar_times[samples.ends]
         folds, history = [], []
         out_of_fold = _OutOfFold([[] for _ in range(self.config.ensemble)], [])
@@ -292,7 +296,7 @@ class Trainer:
         return CVReport(folds, counts.tolist(), history), out_of_fold
 
     def _run_fold(
-        self, samples: _Samples, k: int, tr: np.ndarray, va: np.ndarray,
+        self, samples: WindowSamples, k: int, tr: np.ndarray, va: np.ndarray,
         out_of_fold: _OutOfFold | None = None,
     ) -> tuple[FoldResult, list[dict[str, float]]]:
         fit = self._fit_members(samples, tr, self.config.seed + k, f"fold {k + 1}")
@@ -320,7 +324,7 @@ class Trainer:
             )
         )
         scores = {name: score(p, y_val) for name, p in probs.items()}
-        fmt = _time_str
+        fmt = time_str
         result = FoldResult(
             fold=k + 1,
             train_windows=int(tr.size),
@@ -342,7 +346,7 @@ class Trainer:
         return result, fit.history
 
     def _fit_members(
-        self, samples: _Samples, idx: np.ndarray, seed: int, label: str
+        self, samples: WindowSamples, idx: np.ndarray, seed: int, label: str
     ) -> _InnerFit:
         """Scaler on the rows of ``idx``'s windows; per member: weights on the inner training
         part, epoch and calibration on the inner slice."""
@@ -507,11 +511,11 @@ class Trainer:
         return loss_sum / max(count, 1), correct / max(count, 1)
 
 
-def _time_str(ns: int) -> str:
+def time_str(ns: int) -> str:
     return str(np.datetime64(int(ns), "ns").astype("datetime64[s]")).replace("T00:00:00", "")
 
 
-class _deterministic:
+class deterministic_torch:
     """Deterministic torch kernels for the duration of a training run (restored after)."""
 
     def __enter__(self) -> None:

@@ -30,9 +30,13 @@ class WindowBatches:
 
     def batch(self, positions: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         ends = self.end_index[positions]
+        return self.windows_ending_at(ends), torch.from_numpy(self.labels[ends])
+
+    def windows_ending_at(self, rows: np.ndarray) -> torch.Tensor:
+        """(len(rows), seq_len, n_features) windows ending at feature rows ``rows``."""
         # windows[k] covers rows k..k+L-1 as (F, L); the window ending at t starts at t-L+1.
-        x = np.ascontiguousarray(self._windows[ends - self.seq_len + 1].transpose(0, 2, 1))
-        return torch.from_numpy(x), torch.from_numpy(self.labels[ends])
+        x = np.ascontiguousarray(self._windows[rows - self.seq_len + 1].transpose(0, 2, 1))
+        return torch.from_numpy(x)
 
     def iterate(
         self, batch_size: int, generator: np.random.Generator | None = None

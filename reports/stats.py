@@ -25,6 +25,27 @@ logger = logging.getLogger(__name__)
 EULER_GAMMA: float = float(np.euler_gamma)
 
 
+def sharpe_standard_error(returns: pd.Series, periods_per_year: float) -> tuple[float, float]:
+    """(annualised Sharpe, its standard error) of per-bar returns.
+
+    Formula: SR = mean / std (ddof=1); SE(SR) = sqrt((1 - g3 SR + (g4 - 1) / 4 SR^2) / (n - 1)),
+    g3 the skewness and g4 the (non-excess) kurtosis; both scaled by sqrt(periods_per_year).
+    See: Mertens (2002); Bailey & Lopez de Prado (2012), the variance term of the PSR.
+    Constant returns (a strategy that never trades) have Sharpe 0 and standard error 0.
+    """
+    x = np.asarray(returns, dtype=float)
+    x = x[np.isfinite(x)]
+    if x.size < 3 or np.all(x == x[0]):
+        return 0.0, 0.0
+    std = float(np.std(x, ddof=1))
+    sr = float(np.mean(x)) / std
+    skew = float(sps.skew(x, bias=True))
+    kurt = float(sps.kurtosis(x, fisher=False, bias=True))
+    variance = max(1.0 - skew * sr + (kurt - 1.0) / 4.0 * sr * sr, 0.0) / (x.size - 1)
+    scale = math.sqrt(periods_per_year)
+    return sr * scale, math.sqrt(variance) * scale
+
+
 def probabilistic_sharpe_ratio(returns: pd.Series, benchmark_sharpe: float = 0.0) -> float:
     """Probability that the true per-period Sharpe ratio exceeds `benchmark_sharpe`.
 

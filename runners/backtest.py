@@ -106,12 +106,15 @@ def main() -> int:
     out = prepare_out_dir(args.out)
     from bt_attention_lstm.indicators.features import warmup_bars
     from bt_attention_lstm.models.data import infer_timeframe, periods_per_year, select_range
+    from bt_attention_lstm.reports.rule_table import format_scores
+    from bt_attention_lstm.runners.workflows.evaluation.beside_rules import model_beside_rules
     from bt_attention_lstm.runners.workflows.reporting import (
         build_metrics,
         no_trade_reason,
         print_summary,
         write_report,
     )
+    from bt_attention_lstm.strategies.attention_lstm import entry_threshold
     from bt_attention_lstm.strategies.engine import run_backtest
 
     # Keep the bars before --start: they warm features and model up without being traded.
@@ -135,6 +138,12 @@ def main() -> int:
         preload=not args.no_preload,
     )
     metrics = build_metrics(result, artifact, ppy, infer_timeframe(df.index))
+    symbol = str(df.attrs.get("symbol") or Path(str(df.attrs.get("source", "data"))).stem)
+    comparison = model_beside_rules(
+        {symbol: df}, artifact, start, allow_short=args.allow_short, cost=broker.commission,
+        periods_per_year=ppy, target_vol=params.get("target_vol", 0.15),
+    )
+    metrics["rules"] = comparison.to_dict()
     if metrics["in_sample"]:
         logger.warning(
             "the backtest range overlaps the model's training range (%s .. %s): these results "
@@ -146,11 +155,18 @@ def main() -> int:
         f"{metrics['period']['start']}..{metrics['period']['end']} "
         f"(model {artifact.weights_sha256[:8]})"
     )
-    path = write_report(out, result, metrics, args.threshold, ppy, title, html=not args.no_html)
+    threshold = entry_threshold(artifact, args.threshold, args.sizing)
+    path = write_report(out, result, metrics, threshold, ppy, title, html=not args.no_html)
     print_summary(metrics)
-    reason = no_trade_reason(result, artifact, args.threshold, args.allow_short)
+    reason = no_trade_reason(result, artifact, threshold, args.allow_short)
     if reason:
         print(reason)
+    print(
+        f"\nthe model's position beside the simple rules on the same bars ({start.date()} on), "
+        f"vol-targeted, after {broker.commission * 1e4:g} bps a unit of weight traded:"
+    )
+    print(format_scores(symbol, comparison.portfolio.scores))
+    print(comparison.verdict)
     print(f"report: {path}")
     return 0
 

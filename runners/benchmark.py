@@ -62,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", metavar="FILE", help="also write the figures as JSON to FILE")
     add_common_args(p, device_help="inference and training")
     p.add_argument("--train-child", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--train-panel", action="store_true", help=argparse.SUPPRESS)
     return p
 
 

@@ -136,7 +136,10 @@ def _report(args: argparse.Namespace, out: Path, session, artifact, ppy: float, 
         f"{metrics['period']['start']}..{metrics['period']['end']} "
         f"(model {artifact.weights_sha256[:8]})"
     )
-    path = write_report(out, session.result, metrics, args.threshold, ppy, title,
+    from bt_attention_lstm.strategies.attention_lstm import entry_threshold
+
+    threshold = entry_threshold(artifact, args.threshold, args.sizing)
+    path = write_report(out, session.result, metrics, threshold, ppy, title,
                         html=not args.no_html)
     print_summary(metrics)
     return path

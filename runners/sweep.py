@@ -71,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_fold_args(p, train_bars=1500, test_bars=500)
     add_engine_args(p)
     t = p.add_argument_group("training (fixed across trials)")
-    add_training_args(t, skip=SEARCHED)
+    add_training_args(t, skip=(*SEARCHED, "target_vol"))  # the strategy's --target-vol serves both
     add_broker_args(p)
     add_common_args(p, device_help="training and inference")
     add_out_arg(p, "trials.csv and best.json", None)

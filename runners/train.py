@@ -24,6 +24,7 @@ from bt_attention_lstm.runners.cli.common import (
 from bt_attention_lstm.runners.cli.training_args import add_training_args, configs_from_args
 
 if TYPE_CHECKING:
+    from bt_attention_lstm.models.position_training import PositionTrainingResult
     from bt_attention_lstm.models.training import TrainingResult
 
 DEFAULT_OUT = "models/output/attention-lstm"
@@ -51,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def print_fold_table(result: TrainingResult) -> None:
+def print_fold_table(result: TrainingResult | PositionTrainingResult) -> None:
     """The nested CV table (model and baselines), the WARNING verdict, and the final model."""
     from bt_attention_lstm.runners.workflows.training.cv_report import (
         cv_table_lines,
@@ -65,6 +66,13 @@ def print_fold_table(result: TrainingResult) -> None:
     for line in warning_lines(summary):
         print(line)
     k = len(result.members)
+    if summary.get("objective") == "sharpe":
+        members = f"{k} members, positions averaged; " if k > 1 else ""
+        print(
+            f"final model: a position head, {members}trained on every window for "
+            f"{result.final_epochs} epoch(s) (median of the inner choices)"
+        )
+        return
     members = f"{k} members, probabilities averaged; " if k > 1 else ""
     calibration = "/".join(sorted(set(summary["final_calibration"])))
     print(

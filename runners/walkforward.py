@@ -49,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_fold_args(p)
     add_engine_args(p)
     t = p.add_argument_group("training (every fold, as runners/train.py)")
-    add_training_args(t)
+    add_training_args(t, skip=("target_vol",))  # the strategy's --target-vol serves both
     add_broker_args(p)
     add_strategy_args(p)
     add_common_args(p, device_help="training and inference")
@@ -160,8 +160,12 @@ def main() -> int:
             f"AttentionLSTM walk-forward on {source} {metrics['period']['start']}.."
             f"{metrics['period']['end']} ({len(plans)} folds, out of sample)"
         )
+        # the chart's threshold lines: the one given, else the default of the folds' models
+        threshold = args.threshold if args.threshold is not None else (
+            0.2 if train_config.objective == "classify" else 0.0
+        )
         path = write_walkforward_report(
-            out, stitched, metrics, folds, args.threshold, ppy, title, models_dir,
+            out, stitched, metrics, folds, threshold, ppy, title, models_dir,
             html=not args.no_html,
         )
     finally:

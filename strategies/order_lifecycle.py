@@ -12,6 +12,15 @@ Real brokers reject, cancel, expire and fill in parts. The rules, for every orde
   already cancelled) is protected again on the next bar, with a WARNING; after
   ``max_order_retries`` failed attempts it is closed at market instead of being left naked.
 - Exits sell only what the strategy owns (or adopted), never the broker's whole position.
+- An increase is an entry of the difference: its filled parts get their own groups, at the
+  position's levels. A reduction (role ``reduce``, volatility targeting) cancels the protective
+  orders, sells (buys) the difference, and places one group for what stays, at the same levels,
+  in the same bar: the stops never cover more than will be held (a stop and the reduction both
+  filling cannot overshoot flat) and the units that stay are never unprotected, even while the
+  reduction fills in parts. A reduction that dies is followed by protection for the units it
+  did not sell.
+- A trailing stop placed while the position already has one starts from that one's current
+  level (its high-water mark), so a resized position keeps one trailing level.
 
 A mixin of ``AttentionLSTMStrategy``: it reads the strategy's params (stop_loss, atr_stop,
 trail_percent, take_profit, max_order_retries) and its ``features``, ``decisions`` and
@@ -32,6 +41,8 @@ from bt_attention_lstm.strategies.trade_record import TradeRecord
 logger = logging.getLogger(__name__)
 
 EPS = 1e-9  # sizes below this are zero (fractional sizes are floats)
+# Exit reasons of protective orders: vol_target's cooldown follows them.
+PROTECTIVE_REASONS = frozenset({"stop", "trail", "take-profit"})
 
 
 @dataclass
@@ -82,6 +93,9 @@ class OrderLifecycle:
         self._exit_order: dict[bt.DataBase, bt.Order | None] = {d: None for d in datas}
         self._protective: dict[bt.DataBase, list[bt.Order]] = {d: [] for d in datas}
         self._groups: dict[bt.DataBase, list[list[bt.Order]]] = {d: [] for d in datas}
+        # protective ref -> its OCO group, until the order is done (``_groups`` drops a group as
+        # soon as none of it is alive, before all of its notifications have arrived)
+        self._group_of: dict[int, list[bt.Order]] = {}
         self._order_reason: dict[int, str] = {}
         self._roles: dict[int, str] = {}
         # ref -> what was already counted: cumulative (size, size * price, commission)
@@ -92,8 +106,12 @@ class OrderLifecycle:
         self._owned: dict[bt.DataBase, float] = {d: 0.0 for d in datas}
         self._levels: dict[bt.DataBase, ProtectLevels | None] = {d: None for d in datas}
         self._protect_attempts: dict[bt.DataBase, int] = {d: 0 for d in datas}
+        # datas whose dead reduction left units without a group: protected in next()
+        self._reprotect: set[bt.DataBase] = set()
         self._last_exit_bar: dict[bt.DataBase, int] = {}
         self._last_exit_time: dict[bt.DataBase, Any] = {}
+        self._last_exit_side: dict[bt.DataBase, str] = {}  # "long" | "short"
+        self._last_exit_reason: dict[bt.DataBase, str] = {}
         self._entry_bar: dict[bt.DataBase, int] = {}
         self.state_changed = False
 
@@ -121,6 +139,34 @@ class OrderLifecycle:
         order = self.sell(data=data, size=owned) if owned > 0 else self.buy(data=data, size=-owned)
         self._exit_order[data] = self._track(order, "exit", reason)
 
+    def _reduce(self, data: bt.DataBase, reason: str = "rebalance") -> bool:
+        """Sell (buy back) part of the position, sized by the sizer, and protect what stays.
+
+        The protective orders are replaced by one group for the units that stay, at the same
+        levels, before the reduction fills (see the module docstring)."""
+        owned = self._owned[data]
+        long = owned > 0
+        size = abs(self.getsizing(data, isbuy=not long))
+        if size < EPS:
+            return False
+        if size >= abs(owned) - EPS:
+            self._exit(data, reason)
+            return True
+        trail = self._trail_level(data)
+        self._cancel_protective(data)
+        order = self.sell(data=data, size=size) if long else self.buy(data=data, size=size)
+        self._exit_order[data] = self._track(order, "reduce", reason)
+        self._place_group(data, abs(owned) - size, long, trail_stop=trail)
+        return True
+
+    def _trail_level(self, data: bt.DataBase) -> float | None:
+        """The tightest current level of the position's live trailing stops (None if none)."""
+        levels = [o.created.price for o in self._protective[data]
+                  if o.alive() and o.exectype == bt.Order.StopTrail]
+        if not levels:
+            return None
+        return max(levels) if self._owned[data] > 0 else min(levels)
+
     def _protect_levels(self, data: bt.DataBase, price: float, long: bool) -> ProtectLevels:
         """Stop (the tighter of ``stop_loss`` and ``atr_stop``), trail and take-profit levels."""
         sign = -1.0 if long else 1.0
@@ -137,11 +183,18 @@ class OrderLifecycle:
             take_profit=price * (1.0 - sign * self.p.take_profit) if self.p.take_profit else None,
         )
 
-    def _place_group(self, data: bt.DataBase, qty: float, long: bool) -> None:
-        """One OCO group of protective orders for ``qty`` units at the position's levels."""
+    def _place_group(
+        self, data: bt.DataBase, qty: float, long: bool, trail_stop: float | None = None
+    ) -> None:
+        """One OCO group of protective orders for ``qty`` units at the position's levels.
+
+        A trailing stop starts at ``trail_stop`` (default: the level of the position's live
+        trailing stops) when that is tighter than a fresh one from this close."""
         levels = self._levels[data]
         if levels is None or not levels.any or qty < EPS:
             return
+        if trail_stop is None:
+            trail_stop = self._trail_level(data)
         exit_order = self.sell if long else self.buy
         group: list[bt.Order] = []
         oco = None
@@ -153,6 +206,7 @@ class OrderLifecycle:
                 data=data,
                 size=qty,
                 exectype=bt.Order.StopTrail,
+                price=self._trail_reference(data, levels.trail_percent, long, trail_stop),
                 trailpercent=levels.trail_percent,
                 oco=oco,
             )
@@ -164,6 +218,7 @@ class OrderLifecycle:
             )
             group.append(self._track(tp, "protective", "take-profit"))
         self._groups[data] = [g for g in self._groups[data] if any(o.alive() for o in g)] + [group]
+        self._group_of.update((o.ref, group) for o in group)
         self._protective[data] = [o for o in self._protective[data] if o.alive()] + group
         logger.debug(
             "%s: protective orders for %s: %s",
@@ -171,6 +226,18 @@ class OrderLifecycle:
             qty,
             [(self._order_reason[o.ref], o.created.price) for o in group],
         )
+
+    @staticmethod
+    def _trail_reference(
+        data: bt.DataBase, percent: float, long: bool, stop: float | None
+    ) -> float | None:
+        """The price a StopTrail starts from (backtrader puts its stop ``percent`` from it):
+        the close, or the price whose trailing level is ``stop`` when that one is tighter."""
+        close = float(data.close[0])
+        if stop is None or not math.isfinite(stop):
+            return None  # backtrader's default: this close
+        carried = stop / (1.0 - percent) if long else stop / (1.0 + percent)
+        return max(close, carried) if long else min(close, carried)
 
     def _cancel_protective(self, data: bt.DataBase) -> None:
         alive = [o for o in self._protective[data] if o.alive()]
@@ -242,8 +309,12 @@ class OrderLifecycle:
             self._entry_done(data, order)
         elif role == "exit":
             self._exit_done(data, order)
+        elif role == "reduce":
+            self._reduce_done(data, order)
         elif _dead(order):
             self._protective_died(data, order)
+        if role == "protective":
+            self._group_of.pop(order.ref, None)
 
     def _count_fill(self, data: bt.DataBase, order: bt.Order, role: str) -> None:
         """Apply the part of ``order`` executed since its last notification."""
@@ -298,11 +369,14 @@ class OrderLifecycle:
     def _flat(self, data: bt.DataBase, order: bt.Order) -> None:
         """The strategy's position is closed: cancel what is left, close the trade record."""
         self._cancel_protective(data)
-        entry = self._entry_order[data]
-        if entry is not None and entry.alive():
-            self._expected_cancel.add(entry.ref)
-            self.cancel(entry)
+        for pending in (self._entry_order[data], self._exit_order[data]):
+            # an entry, or a reduction overtaken by a stop: nothing is left to trade
+            if pending is not None and pending.alive() and pending.ref != order.ref:
+                self._expected_cancel.add(pending.ref)
+                self.cancel(pending)
         self._last_exit_bar[data] = len(data)
+        self._last_exit_side[data] = "short" if order.isbuy() else "long"
+        self._last_exit_reason[data] = self._order_reason.get(order.ref, "signal")
         self._last_exit_time[data] = bt.num2date(order.executed.dt)
         self._levels[data] = None
         self._protect_attempts[data] = 0
@@ -342,6 +416,37 @@ class OrderLifecycle:
                 warning=True,
             )
 
+    def _reduce_done(self, data: bt.DataBase, order: bt.Order) -> None:
+        """A reduction finished or died. Completed: what stays was protected when it was sent.
+        Died: the units it did not sell get a group in next() (``_settle_protection``), once
+        every notification of the bar is counted: a stop that filled in the same bar may not
+        be counted yet here, and a group placed for it would outlive the position."""
+        if self._is(order, self._exit_order[data]):
+            self._exit_order[data] = None
+        if order.status == order.Completed or order.ref in self._expected_cancel:
+            return
+        self._order_event(
+            data,
+            f"reduction {order.getstatusname()} (filled {abs(order.executed.size):g} of "
+            f"{abs(order.created.size):g}): the units it did not sell are protected again",
+            warning=data.islive() or order.status in (order.Rejected, order.Margin),
+        )
+        self._reprotect.add(data)
+
+    def _settle_protection(self, data: bt.DataBase) -> str | None:
+        """Protect, at the position's levels, the units a dead reduction left uncovered."""
+        if data not in self._reprotect:
+            return None
+        self._reprotect.discard(data)
+        owned = self._owned[data]
+        if abs(owned) < EPS or self._exit_order[data] is not None:
+            return None
+        missing = abs(owned) - self._coverage(data)
+        if missing < EPS:
+            return None
+        self._place_group(data, missing, owned > 0)
+        return "protect"
+
     def _protective_died(self, data: bt.DataBase, order: bt.Order) -> None:
         self._protective[data] = [o for o in self._protective[data] if o.alive()]
         expected = order.ref in self._expected_cancel
@@ -350,6 +455,10 @@ class OrderLifecycle:
         refused = order.status in (order.Rejected, order.Margin)
         if expected or (owned < EPS or self._exit_order[data] is not None) and not refused:
             return  # cancelled by us, or the position is being closed
+        if not refused and self._sibling_filled(data, order):
+            # the OCO cancel of a fill; with several groups at one level, the other groups'
+            # fills of this bar may not be counted yet: the next bar's check sees the truth
+            return
         covered = self._coverage(data) >= owned - EPS
         if covered and not refused:
             return  # an OCO sibling of a fill: the rest of the position is covered
@@ -361,6 +470,11 @@ class OrderLifecycle:
                else f"position of {owned:g} units not fully protected"),
             warning=True,
         )
+
+    def _sibling_filled(self, data: bt.DataBase, order: bt.Order) -> bool:
+        """Whether another order of ``order``'s protective group has executed (in part)."""
+        group = self._group_of.get(order.ref, ())
+        return any(o.ref != order.ref and abs(o.executed.size) >= EPS for o in group)
 
     def _on_entry_fill(self, data: bt.DataBase, order: bt.Order) -> None:
         """The entry order is complete (its parts were counted and protected as they came)."""

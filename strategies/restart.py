@@ -1,9 +1,9 @@
 """Restart safety: the strategy's state as JSON, and reconciliation with the broker's position.
 
 ``snapshot`` / ``restore`` turn the per-data trading state (what the strategy owns, the open
-trade record, the protective levels, the last exit for the cooldown, the refs of orders in
-flight) into JSON and back. ``reconcile`` runs once per data, on its first tradable bar, and
-compares the broker's position with what the strategy owns:
+trade record, the protective levels, the last exit for the cooldown: its time, side and reason,
+the refs of orders in flight) into JSON and back. ``reconcile`` runs once per data, on its first
+tradable bar, and compares the broker's position with what the strategy owns:
 
 - the strategy's saved position is still there: it is managed again, and protected at the saved
   levels (orders of the previous session are not visible to a new backtrader session);
@@ -76,6 +76,9 @@ def snapshot(strategy: Any) -> dict[str, Any]:
             "exits": _finite(vars(tally)) if record is not None else None,
             "levels": vars(levels).copy() if levels is not None else None,
             "last_exit_time": _iso(strategy._last_exit_time.get(data)),
+            # vol_target's cooldown only holds back the side a protective order closed
+            "last_exit_side": strategy._last_exit_side.get(data),
+            "last_exit_reason": strategy._last_exit_reason.get(data),
             "orders": {
                 "entry": _ref(strategy._entry_order[data]),
                 "exit": _ref(strategy._exit_order[data]),
@@ -107,6 +110,10 @@ def restore(strategy: Any, state: dict[str, Any]) -> None:
             strategy._levels[data] = ProtectLevels(**entry["levels"])
         if entry.get("last_exit_time"):
             strategy._last_exit_time[data] = _time(entry["last_exit_time"])
+        for key, slot in (("last_exit_side", strategy._last_exit_side),
+                          ("last_exit_reason", strategy._last_exit_reason)):
+            if entry.get(key):
+                slot[data] = str(entry[key])
         orders = entry.get("orders") or {}
         old = [r for r in (orders.get("entry"), orders.get("exit")) if r is not None]
         old += orders.get("protective") or []

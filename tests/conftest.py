@@ -66,7 +66,9 @@ ORCL_PATH = DATA_DIR / "orcl-1995-2014.txt"
 TINY_MODEL = ModelConfig(
     n_features=FeatureSpec().n_features, hidden=16, layers=1, heads=2, dropout=0.0, seq_len=10
 )
-TINY_TRAIN = TrainConfig(epochs=2, folds=2, patience=1, batch_size=128, seed=1)
+TINY_TRAIN = TrainConfig(
+    objective="classify", epochs=2, folds=2, patience=1, batch_size=128, seed=1
+)
 TINY_RANGE = ("1995-01-01", "2001-12-31")
 
 

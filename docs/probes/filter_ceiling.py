@@ -39,6 +39,7 @@ from bt_attention_lstm.models.synthetic import (
     _garch_sigma,
     _regime_drifts,
 )
+from bt_attention_lstm.reports.rule_comparison import compare_with_rules
 from bt_attention_lstm.runners.workflows.evaluation.datasets import load_dataset
 
 COST = 0.0015  # per unit of position change: commission 0.1% + slippage 0.05%
@@ -177,6 +178,16 @@ def main(specs: list[str]) -> None:
             low, high = ranges[rule]
             print(f"{spec:24s} {rule:12s} {sharpe(oracle, open_, cut):7.2f} "
                   f"{sharpe(causal, open_, cut):7.2f} {low:6.2f}..{high:5.2f}")
+        # The same filter as the model is judged: its long-only position vol-targeted, 10 bps a
+        # unit of weight, scored beside the rules by the product's scorer (docs/MODEL_QUALITY.md).
+        close = df["close"].astype(float)
+        scored = compare_with_rules(
+            {"x": close}, {"x": pd.Series((expected > 0).astype(float), index=df.index)},
+            df.index[cut],
+        ).portfolio
+        print(f"{spec:24s} {'vol-targeted long-only, 10 bps':35s} filter "
+              f"{scored.scores[0].sharpe:5.2f}  sma_cross {scored.score('sma_cross').sharpe:5.2f}"
+              f"  buy_and_hold {scored.score('buy_and_hold').sharpe:5.2f}")
         for name, (share, conf, edge) in label_ceiling(df["close"].to_numpy(), drift).items():
             print(f"{'':24s} {HORIZON}-bar labels in {name} stretches ({share:.0%} of bars): "
                   f"p_up - p_down {conf:+.3f}, edge beyond the base rate {edge:+.3f}")

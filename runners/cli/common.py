@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE = 0, 1, 2
-FORMATS = ("auto", "yahoo", "btcsv", "generic", "parquet")
+FORMATS = ("auto", "yahoo", "btcsv", "generic", "parquet", "close", "wide")
 TIMEFRAMES = ("1min", "5min", "15min", "30min", "1h", "4h", "1d", "1w")
 
 
@@ -72,15 +72,18 @@ def add_data_args(
             "--data",
             action="append",
             metavar="PATH",
-            help="OHLCV file (Yahoo CSV, backtrader CSV, generic CSV or parquet) or a folder of "
-            "them; repeat it to train one model on several symbols. Without it: the built-in "
+            help="OHLCV file (Yahoo CSV, backtrader CSV, generic CSV or parquet), a close-only "
+            "file (date, close), a wide price file (date + one close column per symbol: every "
+            "symbol) or PATH#SYMBOL (one of its columns), or a folder of them; repeat it to "
+            "train one model on several symbols. Without it: the built-in "
             "synthetic market",
         )
     else:
         group.add_argument(
             "--data",
             metavar="PATH",
-            help="OHLCV file (Yahoo CSV, backtrader CSV, generic CSV or parquet). Without it: "
+            help="OHLCV file (Yahoo CSV, backtrader CSV, generic CSV or parquet), a close-only "
+            "file (date, close), or PATH#SYMBOL (one column of a wide price file). Without it: "
             "the built-in synthetic market",
         )
     group.add_argument(
@@ -215,20 +218,32 @@ def prepare_out_dir(out: str | os.PathLike[str] | None, force: bool | None = Non
 
 
 def load_frames(args: argparse.Namespace) -> list[pd.DataFrame]:
-    """The data the user asked for: files, a downloaded symbol, or the synthetic market."""
-    from bt_attention_lstm.models.data import load_ohlcv, resample_ohlcv, select_range
+    """The data the user asked for: files, a downloaded symbol, or the synthetic market.
+
+    A runner that trains on several symbols (``--data`` repeatable, a list here) gets one frame
+    per symbol: every file of a folder, every column of a wide price file, each
+    ``path#SYMBOL``. A single-series runner gets one frame; a wide file there must name its
+    symbol (``path#SYMBOL``), else the DataError lists the symbols.
+    """
+    from bt_attention_lstm.models.data import (
+        load_ohlcv,
+        load_sources,
+        resample_ohlcv,
+        select_range,
+    )
     from bt_attention_lstm.models.synthetic import synthetic_market
 
     check_date_range(args)
-    paths: Sequence[str] = (
-        args.data if isinstance(args.data, list) else ([args.data] if args.data else [])
-    )
     if args.symbol:
         from bt_attention_lstm.models.data import download_symbol
 
         frames = [download_symbol(args.symbol)]
-    elif paths:
-        frames = [load_ohlcv(p, args.format) for p in paths]
+    elif isinstance(args.data, list) and args.data:
+        from bt_attention_lstm.runners.workflows.training.multi_symbol import expand_data_paths
+
+        frames = load_sources(expand_data_paths(args.data), args.format)
+    elif args.data:
+        frames = [load_ohlcv(args.data, args.format)]
     else:
         frames = [synthetic_market()]
     out = []

@@ -14,7 +14,7 @@ from bt_attention_lstm.models.errors import ConfigError
 if TYPE_CHECKING:
     from bt_attention_lstm.strategies.engine import BrokerConfig
 
-SIZING_CHOICES = ("confidence", "fixed", "volatility")
+SIZING_CHOICES = ("confidence", "fixed", "volatility", "vol_target")
 # flag -> strategy parameter for the distances where 0 means "off"
 DISTANCE_FLAGS = {
     "stop_loss": "stop_loss",
@@ -62,9 +62,10 @@ def add_strategy_args(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--threshold",
         type=float,
-        default=0.2,
-        help="minimum edge to enter: |p_up - p_down| beyond the model's base rate (the training "
-        "labels' p_up - p_down)",
+        default=None,
+        help="minimum edge to hold a position: for a classifier |p_up - p_down| beyond its base "
+        "rate (default 0.2); for a position head the |position| below which the target is flat "
+        "(default 0)",
     )
     g.add_argument(
         "--exit-threshold",
@@ -88,14 +89,27 @@ def add_strategy_args(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--sizing",
         choices=SIZING_CHOICES,
-        default="confidence",
-        help="position sizing rule",
+        default=None,
+        help="position sizing rule (default: vol_target for a position head, confidence for a "
+        "classifier)",
     )
     g.add_argument(
         "--target-vol",
         type=float,
         default=0.15,
-        help="annualised volatility target of --sizing volatility",
+        help="annualised volatility target of --sizing vol_target and volatility",
+    )
+    g.add_argument(
+        "--max-leverage",
+        type=float,
+        default=1.0,
+        help="vol_target: largest weight, as a multiple of equity (1: a cash account)",
+    )
+    g.add_argument(
+        "--rebalance-band",
+        type=float,
+        default=0.1,
+        help="vol_target: trade only when the target weight moves by more than this",
     )
     g.add_argument(
         "--stop-loss",
@@ -123,10 +137,17 @@ def add_strategy_args(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument("--allow-short", action="store_true", help="also trade short signals")
     g.add_argument(
+        "--abstain",
+        action="store_true",
+        help="open no position when the model's training found no evidence of an edge (its "
+        "out-of-fold Sharpe <= 0 or behind the best simple rule); off by default",
+    )
+    g.add_argument(
         "--cooldown",
         type=int,
-        default=0,
-        help="bars to wait after an exit before re-entering",
+        default=None,
+        help="bars to wait after an exit before re-entering (default: 5 after a stop with "
+        "vol_target, else 0)",
     )
     g.add_argument(
         "--no-regime-filter",
@@ -149,13 +170,20 @@ def _distances(args: argparse.Namespace) -> dict[str, float | None]:
 
 
 def strategy_params(args: argparse.Namespace, ppy: float) -> dict[str, object]:
-    if not 0 <= args.threshold <= 1:
+    if args.threshold is not None and not 0 <= args.threshold <= 1:
         raise ConfigError("--threshold must be in [0, 1] (it compares an edge in p_up - p_down)")
-    if not -args.threshold <= args.exit_threshold <= args.threshold:
+    bound = 0.2 if args.threshold is None else args.threshold
+    if args.sizing != "vol_target" and not -bound <= args.exit_threshold <= bound:
         raise ConfigError("--exit-threshold must be in [-THRESHOLD, THRESHOLD]")
     if not 0 < args.max_position <= 1:
         raise ConfigError("--max-position must be in (0, 1]")
-    if args.cooldown < 0:
+    if not 0 < args.max_leverage <= 10:
+        raise ConfigError("--max-leverage must be in (0, 10]")
+    if not 0 <= args.rebalance_band < 1:
+        raise ConfigError("--rebalance-band must be in [0, 1)")
+    if not 0 < args.target_vol <= 2:
+        raise ConfigError("--target-vol must be in (0, 2]")
+    if args.cooldown is not None and args.cooldown < 0:
         raise ConfigError("--cooldown must be >= 0 bars")
     return {
         "threshold": args.threshold,
@@ -164,8 +192,11 @@ def strategy_params(args: argparse.Namespace, ppy: float) -> dict[str, object]:
         "max_position": args.max_position,
         "sizing": args.sizing,
         "target_vol": args.target_vol,
+        "max_leverage": args.max_leverage,
+        "rebalance_band": args.rebalance_band,
         **_distances(args),
         "allow_short": args.allow_short,
+        "abstain": args.abstain,
         "cooldown": args.cooldown,
         "regime_filter": not args.no_regime_filter,
         "device": args.device,

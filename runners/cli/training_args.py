@@ -6,7 +6,7 @@ import argparse
 from collections.abc import Collection
 from typing import Any
 
-from bt_attention_lstm.models.config import CALIBRATIONS, ModelConfig, TrainConfig
+from bt_attention_lstm.models.config import CALIBRATIONS, OBJECTIVES, ModelConfig, TrainConfig
 
 HELP_BATCH = "training windows per optimiser step"
 
@@ -24,6 +24,28 @@ def add_training_args(
         if flag.lstrip("-").replace("-", "_") not in skip:
             p.add_argument(flag, **kw)
 
+    add(
+        "--objective",
+        choices=OBJECTIVES,
+        default=d.objective,
+        help="sharpe: a position head trained on the Sharpe ratio of its vol-scaled returns "
+        "after --cost-bps (the default); classify: the down / flat / up classifier over "
+        "--horizon bars",
+    )
+    add(
+        "--cost-bps",
+        type=float,
+        default=d.cost_bps,
+        help="cost per unit of weight traded, in basis points, that the Sharpe objective and "
+        "its validation charge (default: %(default)s)",
+    )
+    add(
+        "--target-vol",
+        type=float,
+        default=d.target_vol,
+        help="annualised volatility target the Sharpe objective scales positions to "
+        "(default: %(default)s)",
+    )
     add(
         "--epochs",
         type=int,
@@ -122,7 +144,7 @@ def configs_from_args(
 # TrainConfig fields that add_training_args offers as flags (a sweep searches lr instead)
 TRAIN_FLAGS = (
     "ensemble", "inner_fraction", "calibration", "epochs", "batch_size", "lr", "patience",
-    "folds", "horizon", "flat_band", "seed", "device",
+    "folds", "horizon", "flat_band", "seed", "device", "objective", "cost_bps", "target_vol",
 )
 
 

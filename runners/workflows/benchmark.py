@@ -59,16 +59,21 @@ SEED = 0
 # 4 heads, 20-bar windows); "small" is the model backtest.py and evaluate.py train when no
 # --model is given (runners/workflows/training/default_model.py), one member.
 MODEL_SIZES = ("design", "small")
+# the shipped 10-stock close-only panel of a checkout (not installed with the package)
+PANEL_FILE = (
+    Path(__file__).resolve().parents[2] / "tests" / "data" / "us-stocks-close-1990-2022.csv"
+)
 
 
 def model_config_for(size: str) -> ModelConfig:
+    """The architecture of ``size`` with the default objective's head (a position)."""
     if size == "small":
         from bt_attention_lstm.runners.workflows.training.default_model import (
             default_model_config,
         )
 
         return default_model_config(DEFAULT_SPEC)
-    return ModelConfig(n_features=DEFAULT_SPEC.n_features)
+    return ModelConfig(n_features=DEFAULT_SPEC.n_features, head="position")
 
 
 def check_args(args: argparse.Namespace) -> None:
@@ -370,54 +375,79 @@ def bench_model_paths(
 
 
 # -- training (child process) --------------------------------------------------------------------
-def train_child(bars: int, steps: int, device: str, size: str) -> dict[str, float]:
-    """A short training run exactly as models.training.Trainer prepares it, bounded in steps.
+def train_child(bars: int, steps: int, device: str, size: str, panel: bool = False
+                ) -> dict[str, float]:
+    """A short training run of the Sharpe objective, prepared exactly as
+    ``models.position_training.PositionTrainer`` prepares it, bounded in steps.
 
-    The data path is the Trainer's own (its sample index, the scaler fitted on the rows the
-    windows cover, float32 scaled features, windows as index views); only the number of
-    optimiser steps is capped, since the figures of interest are throughput and peak memory.
+    The data path is the trainer's own (its sample index, the scaler fitted on the rows the
+    windows cover, float32 scaled features, windows as index views, blocks of consecutive bars
+    drawn by ``epoch_blocks``); only the number of optimiser steps is capped, since the figures of
+    interest are throughput and peak memory. ``panel``: the shipped 10-stock close-only panel
+    (tests/data, a checkout's) instead of ``bars`` synthetic bars.
     """
-    from bt_attention_lstm.models.training import (  # the Trainer's own pieces
-        TrainConfig,
-        Trainer,
-        _Samples,
+    from bt_attention_lstm.models.config import TrainConfig
+    from bt_attention_lstm.models.data import load_price_panel
+    from bt_attention_lstm.models.position_training import (
+        PanelTargets,
+        PositionTrainer,
+        SharpeLoss,
+        epoch_blocks,
     )
+    from bt_attention_lstm.models.training import WindowSamples
+    from bt_attention_lstm.models.vol_targeting import VolTarget
     from bt_attention_lstm.models.windows import WindowBatches
     from bt_attention_lstm.runners.workflows.training.pipeline import segment_of
 
     config = TrainConfig(device=device)
     model_config = model_config_for(size)
-    segments = [segment_of(market(bars, seed=SEED + 1), config)]
-    samples = _Samples(segments, model_config.seq_len)
-    scaler = FeatureScaler.fit(samples.features[samples.covered_rows(samples.ends)])
-    batches = WindowBatches(
+    frames = (list(load_price_panel(PANEL_FILE).values()) if panel
+              else [market(bars, seed=SEED + 1)])
+    segments = [segment_of(df, config) for df in frames]
+    targets = PanelTargets.of(segments)
+    samples = WindowSamples(segments, model_config.seq_len)
+    ends = samples.ends[targets.defined()[samples.ends]]
+    scaler = FeatureScaler.fit(samples.features[samples.covered_rows(ends)])
+    windows = WindowBatches(
         scaler.transform(samples.features), samples.labels, samples.ends, samples.seq_len
     )
-    trainer = Trainer(model_config, config, progress=False)
-    model = trainer._new_model(config.seed)
-    optimizer = trainer._optimizer(model)
-    criterion = trainer._criterion(samples.labels[samples.ends])
-    model.train()
+    trainer = PositionTrainer(model_config, config, progress=False)
+    torch.manual_seed(config.seed)
+    model = AttentionLSTM(trainer.model_config).to(trainer.device).train()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr,
+                                  weight_decay=config.weight_decay)
+    loss_fn = SharpeLoss(VolTarget(periods_per_year=targets.periods_per_year),
+                         config.cost_bps / 1e4)
     rng = np.random.default_rng(config.seed)
+    per_batch = max(1, config.batch_size // config.block_len)
     warmup = 3
-    seen, start = 0, 0.0
-    for step, (x, y) in enumerate(batches.iterate(config.batch_size, rng)):
-        if step == warmup:
-            start, seen = time.perf_counter(), 0
-        if step == warmup + steps:
-            break
-        x, y = x.to(trainer.device), y.to(trainer.device)
-        optimizer.zero_grad(set_to_none=True)
-        loss = criterion(model(x), y)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-        optimizer.step()
-        seen += len(y)
+    seen, start, step = 0, 0.0, 0
+    while step < warmup + steps:
+        blocks = epoch_blocks(ends, targets.symbol, config.block_len, rng)
+        for b in range(0, len(blocks), per_batch):
+            if step == warmup:
+                start, seen = time.perf_counter(), 0
+            if step == warmup + steps:
+                break
+            group = blocks[b : b + per_batch]
+            length = min(len(g) for g in group)
+            rows = np.stack([g[:length] for g in group])
+            x = windows.windows_ending_at(rows.reshape(-1)).to(trainer.device)
+            sigma = torch.from_numpy(targets.sigma[rows]).float().to(trainer.device)
+            nxt = torch.from_numpy(targets.next_return[rows]).float().to(trainer.device)
+            optimizer.zero_grad(set_to_none=True)
+            loss = loss_fn(model.position(x).reshape(rows.shape), sigma, nxt)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+            optimizer.step()
+            seen += rows.size
+            step += 1
     elapsed = time.perf_counter() - start
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
     return {
-        "train_bars": bars,
-        "train_windows": len(samples),
+        "train_data": "us-stocks-close panel (10 symbols)" if panel else "synthetic",
+        "train_bars": int(sum(len(df) for df in frames)),
+        "train_windows": int(ends.size),
         "train_steps": steps,
         "train_batch_size": config.batch_size,
         "train_samples_per_s": seen / elapsed if elapsed > 0 else float("nan"),
@@ -425,12 +455,13 @@ def train_child(bars: int, steps: int, device: str, size: str) -> dict[str, floa
     }
 
 
-def bench_training(bars: int, steps: int, device: torch.device, size: str) -> dict[str, float]:
+def bench_training(bars: int, steps: int, device: torch.device, size: str, panel: bool = False
+                   ) -> dict[str, float]:
     """Run ``train_child`` in a fresh interpreter so its peak RSS is the training's own."""
     cmd = [
         sys.executable, "-m", "bt_attention_lstm.runners.benchmark", "--train-child",
         "--train-bars", str(bars), "--train-steps", str(steps), "--device", device.type,
-        "--model-size", size,
+        "--model-size", size, *(["--train-panel"] if panel else []),
     ]
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if done.returncode != 0:
@@ -559,9 +590,9 @@ def run_benchmark(args: argparse.Namespace) -> int:
     check_args(args)
     device = resolve_device(args.device)
     if args.train_child:
-        print(json.dumps(
-            train_child(args.train_bars, args.train_steps, device.type, args.model_size)
-        ))
+        print(json.dumps(train_child(
+            args.train_bars, args.train_steps, device.type, args.model_size, args.train_panel
+        )))
         return 0
     results = machine_facts(device)
     model_config = model_config_for(args.model_size)
@@ -581,6 +612,9 @@ def run_benchmark(args: argparse.Namespace) -> int:
             bench_next_mode(next_df, artifact, device, min(args.repeat, 2), threshold)
         )
     results.update(bench_training(args.train_bars, args.train_steps, device, args.model_size))
+    if PANEL_FILE.is_file():  # a checkout's tests/data: the 10-stock panel
+        panel = bench_training(args.train_bars, args.train_steps, device, args.model_size, True)
+        results.update({f"panel_{k}": v for k, v in panel.items()})
     results.update(idle_estimates(results, len(df)))
     results["load_average_end"] = list(os.getloadavg())
     results["targets"] = {k: {"direction": d, "value": v} for k, (d, v) in TARGETS.items()}

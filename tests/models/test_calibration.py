@@ -310,10 +310,12 @@ def test_calibration_none_keeps_the_raw_network_and_unknown_kinds_are_refused():
     logits = np.random.default_rng(0).normal(size=(300, 3))
     labels = np.random.default_rng(1).integers(0, 3, size=300)
     model = ModelConfig(n_features=4, hidden=8, layers=1, heads=1, seq_len=5)
-    raw = Trainer(model, TrainConfig(calibration="none"), progress=False)
+    raw = Trainer(model, TrainConfig(objective="classify", calibration="none"), progress=False)
     assert raw._calibrate([logits], labels, labels)[0].is_identity
     # the default chooses: on noise logits it falls back to the class prior
-    chosen = Trainer(model, TrainConfig(), progress=False)._calibrate([logits], labels, labels)
+    chosen = Trainer(model, TrainConfig(objective="classify"), progress=False)._calibrate(
+        [logits], labels, labels
+    )
     assert [c.kind for c in chosen] == ["prior"]
     with pytest.raises(ConfigError, match="calibration must be one of vector, none"):
-        TrainConfig(calibration="platt")
+        TrainConfig(objective="classify", calibration="platt")

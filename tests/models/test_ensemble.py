@@ -169,12 +169,13 @@ def test_save_refuses_members_without_one_calibration_each(tmp_path):
 @pytest.mark.parametrize("k", [0, -1, True, 1.5])
 def test_ensemble_size_must_be_a_positive_integer(k):
     with pytest.raises(ConfigError, match="ensemble"):
-        TrainConfig(ensemble=k)
+        TrainConfig(objective="classify", ensemble=k)
 
 
 def test_trainer_builds_an_ensemble_of_differently_seeded_members(orcl_df, tmp_path):
     frame = orcl_df.loc["1995-01-01":"1998-12-31"].copy()
-    config = TrainConfig(epochs=1, folds=2, patience=1, batch_size=128, seed=3, device="cpu",
+    config = TrainConfig(
+        objective="classify", epochs=1, folds=2, patience=1, batch_size=128, seed=3, device="cpu",
                          ensemble=2)
     path, result = train_and_save([frame], TINY_MODEL, config, tmp_path / "m", progress=False)
     assert len(result.members) == 2

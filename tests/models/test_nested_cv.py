@@ -20,7 +20,7 @@ from bt_attention_lstm.models.nested_cv import (
     time_series_folds,
 )
 from bt_attention_lstm.models.synthetic import random_walk_market
-from bt_attention_lstm.models.training import Trainer, _OutOfFold, _Samples
+from bt_attention_lstm.models.training import Trainer, WindowSamples, _OutOfFold
 from bt_attention_lstm.runners.workflows.training.pipeline import cross_validate, segment_of
 
 DAY = 86_400 * 10**9
@@ -32,7 +32,7 @@ SMALL_MODEL = ModelConfig(
 
 def small_config(**kw) -> TrainConfig:
     base = dict(epochs=3, folds=2, patience=2, batch_size=128, seed=1, device="cpu")
-    return TrainConfig(**{**base, **kw})
+    return TrainConfig(objective="classify", **{**base, **kw})
 
 
 # -- the inner slice ---------------------------------------------------------------------------
@@ -81,13 +81,13 @@ def fold_choices(monkeypatch, segment, config, fold: int, permute: bool):
 
     monkeypatch.setattr(Trainer, "_fit_members", recording)
     trainer = Trainer(SMALL_MODEL, config, progress=False)
-    samples = _Samples([segment], SMALL_MODEL.seq_len)
+    samples = WindowSamples([segment], SMALL_MODEL.seq_len)
     times = samples.bar_times[samples.ends]
     tr, va = time_series_folds(times, config.folds, config.horizon)[fold]
     if permute:
         ends = samples.ends[va]
         samples.labels[ends] = np.random.default_rng(0).permutation(samples.labels[ends])
-    with training_mod._deterministic():
+    with training_mod.deterministic_torch():
         result, _ = trainer._run_fold(samples, fold, tr, va)
     return chosen[0], result
 
@@ -220,7 +220,7 @@ def test_final_model_takes_the_median_epoch_and_the_out_of_fold_calibration(orcl
     # one part per fold network whose inner slice could judge its epoch, else the last fold's
     assert len(inner) == config.folds and len(final) == 1
     (logit_parts,), label_parts, fold_labels = final[0]  # one member
-    samples = _Samples([orcl_segment], SMALL_MODEL.seq_len)
+    samples = WindowSamples([orcl_segment], SMALL_MODEL.seq_len)
     folds = time_series_folds(samples.bar_times[samples.ends], config.folds, config.horizon)
     judged = [k for k, size in enumerate(inner) if size >= MIN_CALIBRATION_WINDOWS]
     evidence = judged or [config.folds - 1]

@@ -22,7 +22,7 @@ from bt_attention_lstm.models.training import (
     Segment,
     TrainConfig,
     Trainer,
-    _Samples,
+    WindowSamples,
     time_series_folds,
 )
 from bt_attention_lstm.models.windows import WindowBatches
@@ -34,7 +34,7 @@ DAY = 86_400 * 10**9
 
 def small_config(**kw) -> TrainConfig:
     base = dict(epochs=1, folds=2, patience=1, batch_size=128, seed=3, device="cpu")
-    return TrainConfig(**{**base, **kw})
+    return TrainConfig(objective="classify", **{**base, **kw})
 
 
 def small_model() -> ModelConfig:
@@ -115,7 +115,7 @@ def test_windows_never_cross_a_segment_boundary():
         labels[-5:] = NO_LABEL
         times = (start_day + np.arange(n, dtype=np.int64)) * DAY
         segs.append(Segment(features, labels, times))
-    samples = _Samples(segs, L)
+    samples = WindowSamples(segs, L)
     bounds = [(0, 200), (200, 350)]
     assert len(samples) == sum(n - 30 - (L - 1) - 5 for n in (200, 150))
     for end in samples.ends:

@@ -31,7 +31,8 @@ TINY_MODEL = ModelConfig(
 # calibration "none": these tests check the fold, stitch and engine plumbing, which needs fold
 # models whose output moves (calibrated, a 1-epoch network on 500 bars is the constant prior)
 TINY_TRAIN = TrainConfig(
-    epochs=1, folds=2, patience=1, batch_size=128, seed=5, device="cpu", calibration="none"
+    epochs=1, folds=2, patience=1, batch_size=128, seed=5, device="cpu", calibration="none",
+    objective="classify",
 )
 TINY_STRATEGY: dict[str, Any] = {"threshold": 0.05, "device": "cpu"}
 # 2 folds on the tiny market: test windows [505, 685) and [685, 865).

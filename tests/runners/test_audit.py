@@ -44,7 +44,9 @@ N_BARS, TRAIN_BARS = 3500, 2500
 MODEL = ModelConfig(
     n_features=FeatureSpec().n_features, hidden=32, layers=1, heads=2, dropout=0.0, seq_len=10
 )
-TRAIN = TrainConfig(epochs=5, folds=2, patience=2, batch_size=128, seed=1, device="cpu")
+TRAIN = TrainConfig(
+    objective="classify", epochs=5, folds=2, patience=2, batch_size=128, seed=1, device="cpu"
+)
 FIRST_DEFINED = warmup_bars() + MODEL.seq_len - 1  # feature warm-up + window
 
 
@@ -168,6 +170,7 @@ def test_the_causality_check_passes_on_the_real_indicators(orcl_df, tiny_artifac
     artifact = load_artifact(tiny_artifact)
     result = causality_check(orcl_df.iloc[:700], artifact, FIRST_DEFINED)
     assert len(result.cuts) == 3 and result.passed and result.max_deviation == 0.0
+    assert result.signal_deviation <= 1e-6
 
 
 def test_the_causality_check_catches_a_future_reading_feature(orcl_df, tiny_artifact,
@@ -175,7 +178,7 @@ def test_the_causality_check_catches_a_future_reading_feature(orcl_df, tiny_arti
     monkeypatch.setattr(audit_core, "FeatureVector", CentredFeatureVector)
     artifact = load_artifact(tiny_artifact)
     result = causality_check(orcl_df.iloc[:700], artifact, FIRST_DEFINED)
-    assert not result.passed and result.max_deviation > 1e-6
+    assert not result.passed and max(result.max_deviation, result.signal_deviation) > 1e-6
     overlap = audit_core.OverlapResult("a", "b", False, 0)
     summary = audit_core.BacktestSummary(2.0, 0.5, 0.99, 0.3, 0.1, 10, 0.5)
     assert audit_core.verdict(result, overlap, summary, None).startswith("LOOK-AHEAD")

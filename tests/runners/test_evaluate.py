@@ -173,7 +173,8 @@ def evaluation(tmp_path_factory):
             train_fraction=0.6,
             seeds=(1, 2),
             train_config=TrainConfig(
-                epochs=2, patience=1, folds=2, batch_size=128, device="cpu", horizon=5
+                epochs=2, patience=1, folds=2, batch_size=128, device="cpu", horizon=5,
+                objective="classify",
             ),
             model_config=TINY_MODEL,
             strategy_params={"threshold": 0.05},

@@ -15,7 +15,7 @@ import pytest
 from bt_attention_lstm.indicators.features import warmup_bars
 from bt_attention_lstm.models.errors import DataError
 from bt_attention_lstm.models.synthetic import random_walk_market, synthetic_market
-from bt_attention_lstm.models.training import Segment, TrainConfig, _Samples
+from bt_attention_lstm.models.training import Segment, TrainConfig, WindowSamples
 from bt_attention_lstm.runners.workflows.training.multi_symbol import (
     _features_for,
     expand_data_paths,
@@ -23,7 +23,7 @@ from bt_attention_lstm.runners.workflows.training.multi_symbol import (
 )
 from tests.conftest import ORCL_PATH, REPO_ROOT, subprocess_env
 
-CONFIG = TrainConfig(horizon=5, flat_band=0.5)
+CONFIG = TrainConfig(objective="classify", horizon=5, flat_band=0.5)
 SEQ_LEN = 10
 
 
@@ -64,7 +64,7 @@ def test_the_worker_function_is_picklable_and_takes_a_path_or_a_frame(orcl_df):
 def crossing_windows(segments: list[Segment], symbol_bars: list[int], seq_len: int) -> int:
     """Training windows, as the Trainer builds them from ``segments``, whose rows come from two
     symbols (``symbol_bars``: each symbol's bar count, in the order of the rows)."""
-    samples = _Samples(segments, seq_len)
+    samples = WindowSamples(segments, seq_len)
     bounds = np.cumsum([0, *symbol_bars])
     owner_of_end = np.searchsorted(bounds, samples.ends, side="right") - 1
     owner_of_start = np.searchsorted(bounds, samples.ends - seq_len + 1, side="right") - 1
@@ -76,7 +76,7 @@ def test_no_training_window_contains_rows_of_two_symbols(symbols, parallel):
     assert crossing_windows(parallel, bars, SEQ_LEN) == 0
     # Every bar after a symbol's own warm-up and first window is a window (less the horizon).
     lost = warmup_bars() + SEQ_LEN + 20
-    assert len(_Samples(parallel, SEQ_LEN)) > sum(bars) - len(bars) * lost
+    assert len(WindowSamples(parallel, SEQ_LEN)) > sum(bars) - len(bars) * lost
     # The check can fail: glue the symbols into one series (the bug one Segment per symbol
     # avoids) and windows straddle the seams.
     glued = pd.concat([df.reset_index(drop=True) for df in symbols])

@@ -248,4 +248,4 @@ def test_every_training_flag_the_sweep_offers_reaches_its_train_config():
     config = train_config_from_args(args)
     assert (config.ensemble, config.inner_fraction, config.calibration) == (2, 0.3, "none")
     assert (config.epochs, config.horizon, config.flat_band, config.seed) == (7, 4, 0.4, 11)
-    assert config.lr == TrainConfig().lr
+    assert config.lr == TrainConfig(objective="classify").lr

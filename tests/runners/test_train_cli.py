@@ -64,19 +64,21 @@ def trained(tmp_path_factory):
     return proc, out
 
 
+RULE_ROWS = ["buy_and_hold", "tsmom", "long_only_tsmom", "macd", "sma_cross"]
+
+
 def test_train_exits_zero_and_prints_the_fold_table(trained):
     proc, out = trained
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
     lines = proc.stdout.splitlines()
-    models = next(line for line in lines if "attention-lstm" in line).split()
-    assert models == ["attention-lstm", "prior", "logistic", "boosting"]
     header = next(line for line in lines if line.split()[:1] == ["fold"])
-    assert header.split()[-8:] == ["acc", "log-loss"] * 4
+    assert header.split()[-6:] == ["attention-lstm", *RULE_ROWS]  # the Sharpe objective's
     rows = [line for line in lines if line.split()[:1] in (["1"], ["2"])]
     assert len(rows) == 2
     mean = next(line for line in lines if line.split()[:1] == ["mean"])
-    assert len(mean.split()) == 1 + 8  # accuracy and log-loss of each model
+    assert len(mean.split()) == 1 + 6  # the portfolio Sharpe of the model and of each rule
+    assert "final model: a position head" in proc.stdout
     assert f"artifact: {out}" in proc.stdout
 
 
@@ -86,19 +88,15 @@ def test_the_printed_table_and_warning_match_meta_json(trained):
     table = load_artifact(out).meta["cv"]["table"]
     mean_row = next(line for line in proc.stdout.splitlines() if line.split()[:1] == ["mean"])
     printed = [float(v) for v in mean_row.split()[1:]]
-    expected = [
-        round(table["mean"][m][k], 4)
-        for m in ("attention_lstm", "prior", "logistic", "boosting")
-        for k in ("accuracy", "log_loss")
-    ]
-    np.testing.assert_allclose(printed, expected, atol=6e-4)
-    model = table["mean"]["attention_lstm"]["log_loss"]
-    baselines = [table["mean"][m]["log_loss"] for m in ("prior", "logistic", "boosting")]
+    expected = [round(table["mean"][m]["sharpe"], 2) for m in ("attention_lstm", *RULE_ROWS)]
+    np.testing.assert_allclose(printed, expected, atol=6e-3)
+    model = table["mean"]["attention_lstm"]["sharpe"]
+    best_rule = max(table["mean"][m]["sharpe"] for m in RULE_ROWS)
     warned = [line for line in proc.stdout.splitlines() if line.startswith("WARNING:")]
-    # a WARNING exactly when the model fails to beat the prior or the best baseline
-    assert bool(warned) == (not model < min(baselines))
-    if not model < table["mean"]["prior"]["log_loss"]:
-        assert any("class prior" in line for line in warned)
+    # a WARNING exactly when the model has no positive Sharpe or trails the best rule
+    assert bool(warned) == (not (model > 0 and model > best_rule))
+    if not model > 0:
+        assert any("no evidence of an edge" in line for line in warned)
 
 
 def test_audit_reads_the_same_verdict_from_the_artifact(trained):

@@ -157,7 +157,7 @@ def test_stitching_chains_the_folds_returns(tiny_market, two_folds):
 TINY_FLAGS = [
     "--hidden", "8", "--layers", "1", "--heads", "1", "--seq-len", "10", "--dropout", "0",
     "--epochs", "1", "--folds", "2", "--patience", "1", "--seed", "5", "--threshold", "0.05",
-    "--batch-size", "128", "--quiet", "--calibration", "none",
+    "--batch-size", "128", "--quiet", "--calibration", "none", "--objective", "classify",
 ]
 FOLDS = ["--train-bars", str(TRAIN_BARS), "--test-bars", str(TEST_BARS)]
 # Run as real subprocesses (exit code 2 and one line on stderr) ...

@@ -22,8 +22,8 @@ from bt_attention_lstm.strategies.engine import BacktestResult, BrokerConfig, ru
 NULL_MODEL = ModelConfig(
     n_features=FeatureSpec().n_features, hidden=16, layers=1, heads=2, dropout=0.0, seq_len=10
 )
-NULL_TRAIN = TrainConfig(epochs=3, folds=2, patience=2, batch_size=128, lr=1e-2, seed=1,
-                         device="cpu")
+NULL_TRAIN = TrainConfig(objective="classify", epochs=3, folds=2, patience=2, batch_size=128,
+                         lr=1e-2, seed=1, device="cpu")
 NO_COSTS = BrokerConfig(commission=0.0, slippage=0.0)
 PPY = 252.0
 

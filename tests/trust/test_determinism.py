@@ -23,7 +23,7 @@ TINY_FLAGS = [
     "--folds", str(TINY_TRAIN.folds), "--patience", str(TINY_TRAIN.patience),
     "--batch-size", str(TINY_TRAIN.batch_size), "--seed", str(TINY_TRAIN.seed),
     "--lr", str(TINY_TRAIN.lr), "--horizon", str(TINY_TRAIN.horizon),
-    "--flat-band", str(TINY_TRAIN.flat_band), "--quiet",
+    "--flat-band", str(TINY_TRAIN.flat_band), "--objective", TINY_TRAIN.objective, "--quiet",
 ]
 
 

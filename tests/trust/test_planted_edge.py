@@ -40,7 +40,9 @@ N_BARS, TRAIN_BARS = 3500, 2500
 MODEL = ModelConfig(
     n_features=FeatureSpec().n_features, hidden=32, layers=1, heads=2, dropout=0.0, seq_len=10
 )
-TRAIN = TrainConfig(epochs=5, folds=2, patience=2, batch_size=128, seed=1, device="cpu")
+TRAIN = TrainConfig(
+    objective="classify", epochs=5, folds=2, patience=2, batch_size=128, seed=1, device="cpu"
+)
 
 
 @dataclass(frozen=True)

@@ -101,7 +101,8 @@ def print_report(causality: CausalityResult, overlap: OverlapResult, summary: Ba
     if cv is not None:  # from the artifact's meta.json: the nested CV of its training run
         _row(f"training CV ({cv['folds']} folds)", cv_check_text(cv), cv["passed"])
     _row("causality (runonce)",
-         f"max |deviation| {causality.max_deviation:.3g} over {len(causality.cuts)} cuts",
+         f"max |deviation| features {causality.max_deviation:.3g}, model "
+         f"{causality.signal_deviation:.3g} over {len(causality.cuts)} cuts",
          causality.passed)
     _row("out-of-sample",
          f"{overlap.overlap_bars} traded bars inside training "

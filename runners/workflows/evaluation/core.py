@@ -25,6 +25,7 @@ from bt_attention_lstm.models.data import periods_per_year
 from bt_attention_lstm.models.inference import BatchedPredictor
 from bt_attention_lstm.models.labels import CLASS_NAMES, NO_LABEL, make_labels
 from bt_attention_lstm.models.nested_cv import score
+from bt_attention_lstm.runners.workflows.evaluation.beside_rules import model_beside_rules
 from bt_attention_lstm.runners.workflows.evaluation.scoring import (
     TradingScore,
     mean_sd,
@@ -102,11 +103,14 @@ class SeedRun:
     artifact_path: str
     cached: bool
     cv_table: dict[str, Any]
-    oos: dict[str, float]
+    oos: dict[str, float] | None  # the classifier's out-of-sample log-loss
     trading: TradingScore
+    rules: dict[str, Any]  # the model's positions beside the rules (beside_rules)
 
 
-def run_seed(df: pd.DataFrame, cut: int, seed: int, settings: EvalSettings) -> SeedRun:
+def run_seed(
+    name: str, df: pd.DataFrame, cut: int, seed: int, settings: EvalSettings
+) -> SeedRun:
     config = dataclasses.replace(settings.train_config, seed=seed)
     model_config = settings.model_config or default_model_config()
     artifact, cached = cached_model(df.iloc[:cut], model_config, config, settings.progress)
@@ -117,13 +121,21 @@ def run_seed(df: pd.DataFrame, cut: int, seed: int, settings: EvalSettings) -> S
         result.returns["strategy"], periods_per_year(df.index), len(result.trades)
     )
     cv = artifact.meta.get("cv", {})
+    classifier = artifact.model_config.head == "classify"
+    comparison = model_beside_rules(
+        {name: df}, artifact, df.index[cut],
+        allow_short=bool(settings.strategy_params.get("allow_short", False)),
+        cost=settings.broker.commission, periods_per_year=periods_per_year(df.index),
+        target_vol=float(settings.strategy_params.get("target_vol", 0.15)),
+    )
     return SeedRun(
         seed=seed,
         artifact_path=str(artifact.path),
         cached=cached,
         cv_table=cv.get("table", {}) if isinstance(cv, dict) else {},
-        oos=oos_log_loss(df, cut, artifact),
+        oos=oos_log_loss(df, cut, artifact) if classifier else None,
         trading=trading,
+        rules=comparison.to_dict(),
     )
 
 
@@ -132,12 +144,33 @@ def cv_over_seeds(runs: Sequence[SeedRun]) -> dict[str, Any]:
     names = [n for n in runs[0].cv_table.get("models", []) if all(
         n in r.cv_table.get("mean", {}) for r in runs
     )]
+    metrics = list(runs[0].cv_table["mean"][names[0]]) if names else []
     return {
-        n: {
-            metric: mean_sd([r.cv_table["mean"][n][metric] for r in runs])
-            for metric in ("accuracy", "log_loss")
-        }
+        n: {metric: mean_sd([r.cv_table["mean"][n][metric] for r in runs]) for metric in metrics}
         for n in names
+    }
+
+
+def rules_over_seeds(runs: Sequence[SeedRun]) -> dict[str, Any]:
+    """The portfolio rows of the rule comparison: the model's Sharpe and PSR as mean/sd over
+    seeds, each rule's once (they do not depend on the seed), and every seed's verdict."""
+    rows: dict[str, Any] = {}
+    for run in runs:
+        for name, row in run.rules["portfolio"]["scores"].items():
+            rows.setdefault(name, []).append(row)
+    out: dict[str, Any] = {}
+    for name, scores in rows.items():
+        out[name] = {
+            field: mean_sd([s[field] for s in scores if s[field] is not None])
+            for field in ("sharpe", "sharpe_se", "psr", "turnover", "break_even_bps")
+            if any(s[field] is not None for s in scores)
+        }
+    return {
+        "scores": out,
+        "best_rule": runs[0].rules["best_rule"],
+        "verdicts": [r.rules["verdict"] for r in runs],
+        "beats_best_rule_with_evidence": [r.rules["beats_best_rule_with_evidence"] for r in runs],
+        "has_edge": [r.rules["has_edge"] for r in runs],
     }
 
 
@@ -149,7 +182,7 @@ def evaluate_dataset(name: str, df: pd.DataFrame, settings: EvalSettings) -> dic
     runs = []
     for seed in settings.seeds:
         logger.info("%s: seed %d", name, seed)
-        runs.append(run_seed(df, cut, seed, settings))
+        runs.append(run_seed(name, df, cut, seed, settings))
     trading = {MODEL_ROW: summarise([r.trading for r in runs])}
     max_position = settings.strategy_params.get("max_position", 0.95)
     for row, strategy in TRADING_BASELINES.items():
@@ -158,6 +191,7 @@ def evaluate_dataset(name: str, df: pd.DataFrame, settings: EvalSettings) -> dic
         )
         trading[row] = summarise([trading_score(returns, ppy, entries)])
     oos_fields = ("model_log_loss", "prior_log_loss", "excess_log_loss", "model_accuracy")
+    classifier = all(r.oos is not None for r in runs)
     return {
         "name": name,
         "bars": len(df),
@@ -167,8 +201,12 @@ def evaluate_dataset(name: str, df: pd.DataFrame, settings: EvalSettings) -> dic
         "periods_per_year": ppy,
         "seeds": list(settings.seeds),
         "cv": cv_over_seeds(runs),
-        "oos_log_loss": {f: mean_sd([r.oos[f] for r in runs]) for f in oos_fields},
+        "oos_log_loss": (
+            {f: mean_sd([r.oos[f] for r in runs if r.oos is not None]) for f in oos_fields}
+            if classifier else None
+        ),
         "trading": trading,
+        "rules": rules_over_seeds(runs),
         "runs": [
             {
                 "seed": r.seed,
@@ -177,6 +215,7 @@ def evaluate_dataset(name: str, df: pd.DataFrame, settings: EvalSettings) -> dic
                 "cv_table": r.cv_table,
                 "oos": r.oos,
                 "trading": r.trading.to_dict(),
+                "rules": r.rules,
             }
             for r in runs
         ],

@@ -16,20 +16,46 @@ def _pm(stat: dict[str, float], fmt: str = "{:.3f}", single: bool = False) -> st
 
 def cv_lines(result: dict[str, Any]) -> list[str]:
     """Nested CV (first part only): mean over outer folds, then mean ± sd over seeds."""
+    metrics = list(next(iter(result["cv"].values()), {}))
     lines = [
         f"  nested CV on the first {result['train_bars']} bars (mean over outer folds; "
         f"± sd over {len(result['seeds'])} seeds)",
-        f"    {'model':<16} {'accuracy':>17} {'log-loss':>17}",
+        f"    {'model':<16}" + "".join(f" {m.replace('_', '-'):>17}" for m in metrics),
     ]
+    formats = {"accuracy": "{:.3f}", "log_loss": "{:.4f}", "sharpe": "{:.2f}"}
     for name, row in result["cv"].items():
-        lines.append(
-            f"    {name:<16} {_pm(row['accuracy']):>17} {_pm(row['log_loss'], '{:.4f}'):>17}"
-        )
+        lines.append(f"    {name:<16}" + "".join(
+            f" {_pm(row[m], formats.get(m, '{:.3f}')):>17}" for m in metrics
+        ))
+    return lines
+
+
+def rules_lines(result: dict[str, Any]) -> list[str]:
+    """The model's positions beside the rules, vol-targeted, same bars and costs."""
+    rules = result.get("rules")
+    if not rules:
+        return []
+    lines = [
+        "  positions beside the rules (vol-targeted, same bars and costs; model: mean ± sd "
+        "over seeds)",
+        f"    {'strategy':<16} {'Sharpe':>15} {'Sharpe SE':>15} {'PSR':>15} {'turnover/yr':>15} "
+        f"{'break-even bp':>15}",
+    ]
+    for name, row in rules["scores"].items():
+        single = name != "attention_lstm" or len(result["seeds"]) == 1
+        cells = [_pm(row.get(f, {}), fmt, single) for f, fmt in (
+            ("sharpe", "{:.2f}"), ("sharpe_se", "{:.2f}"), ("psr", "{:.2f}"),
+            ("turnover", "{:.1f}"), ("break_even_bps", "{:.0f}"),
+        )]
+        lines.append(f"    {name:<16}" + "".join(f" {c:>15}" for c in cells))
+    lines += [f"  verdict: {v}" for v in dict.fromkeys(rules["verdicts"])]
     return lines
 
 
 def oos_lines(result: dict[str, Any]) -> list[str]:
     oos = result["oos_log_loss"]
+    if not oos:
+        return []
     return [
         f"  out-of-sample log-loss ({result['oos_range'][0][:10]} .. "
         f"{result['oos_range'][1][:10]}): model {_pm(oos['model_log_loss'], '{:.4f}')}, "
@@ -60,7 +86,8 @@ def dataset_lines(result: dict[str, Any]) -> list[str]:
         f"{result['train_bars']} ({result['train_range'][0][:10]} .. "
         f"{result['train_range'][1][:10]}) =="
     )
-    return [header, *cv_lines(result), *oos_lines(result), *trading_lines(result)]
+    return [header, *cv_lines(result), *oos_lines(result), *trading_lines(result),
+            *rules_lines(result)]
 
 
 def format_report(results: list[dict[str, Any]]) -> str:

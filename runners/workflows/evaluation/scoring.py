@@ -10,9 +10,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
 
-from bt_attention_lstm.reports.stats import probabilistic_sharpe_ratio
+from bt_attention_lstm.reports.stats import probabilistic_sharpe_ratio, sharpe_standard_error
 
 
 @dataclass(frozen=True)
@@ -27,27 +26,6 @@ class TradingScore:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def sharpe_standard_error(returns: pd.Series, periods_per_year: float) -> tuple[float, float]:
-    """(annualised Sharpe, its standard error) of per-bar returns.
-
-    Formula: SR = mean / std (ddof=1); SE(SR) = sqrt((1 - g3 SR + (g4 - 1) / 4 SR^2) / (n - 1)),
-    g3 the skewness and g4 the (non-excess) kurtosis; both scaled by sqrt(periods_per_year).
-    See: Mertens (2002); Bailey & Lopez de Prado (2012), the variance term of the PSR.
-    Constant returns (a strategy that never trades) have Sharpe 0 and standard error 0.
-    """
-    x = np.asarray(returns, dtype=float)
-    x = x[np.isfinite(x)]
-    if x.size < 3 or np.all(x == x[0]):
-        return 0.0, 0.0
-    std = float(np.std(x, ddof=1))
-    sr = float(np.mean(x)) / std
-    skew = float(sps.skew(x, bias=True))
-    kurt = float(sps.kurtosis(x, fisher=False, bias=True))
-    variance = max(1.0 - skew * sr + (kurt - 1.0) / 4.0 * sr * sr, 0.0) / (x.size - 1)
-    scale = math.sqrt(periods_per_year)
-    return sr * scale, math.sqrt(variance) * scale
 
 
 def trading_score(

@@ -52,7 +52,7 @@ class SweepSettings:
 class TrialScore:
     oos_sharpe: float | None  # annualised, of the stitched out-of-sample returns
     oos_sharpe_per_period: float | None
-    val_loss: float | None  # mean over folds of the in-training CV log-loss
+    val_loss: float | None  # mean over folds of the in-training CV loss (fold.cv_loss)
     n_trades: int
     folds_completed: int
     returns: pd.Series = field(repr=False)  # stitched out-of-sample strategy returns

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from bt_attention_lstm.models.nested_cv import MODEL_NAME, cv_warnings
+from bt_attention_lstm.models.nested_cv import MODEL_NAME
+from bt_attention_lstm.models.nested_cv import cv_warnings as classifier_warnings
+from bt_attention_lstm.models.position_training import position_cv_warnings
 
 LABELS = {MODEL_NAME: "attention-lstm", "prior": "prior", "logistic": "logistic",
           "boosting": "boosting"}
 CELL = 17  # "  acc  log-loss" per model
+SHARPE_CELL = 16
 
 
 def _cells(scores: dict[str, Any], models: list[str]) -> str:
@@ -19,11 +22,48 @@ def _cells(scores: dict[str, Any], models: list[str]) -> str:
     )
 
 
+def is_sharpe_cv(cv: dict[str, Any]) -> bool:
+    return cv.get("objective") == "sharpe"
+
+
+def cv_warnings(cv: dict[str, Any]) -> list[str]:
+    """The verdict lines of either objective's CV summary."""
+    return position_cv_warnings(cv) if is_sharpe_cv(cv) else classifier_warnings(cv)
+
+
+def sharpe_table_lines(cv: dict[str, Any]) -> list[str]:
+    """The Sharpe objective's table: the model's portfolio Sharpe beside every rule's, per
+    outer fold (same bars, vol target and costs) and on average."""
+    table = cv["table"]
+    models = list(table["models"])
+    left = f"{'fold':>4} {'train':>6} {'val':>5} {'validation range':<23} {'epoch':>5}"
+    lines = [
+        "nested cross-validation: each outer fold is scored once (portfolio Sharpe after costs, "
+        "vol-targeted); the epoch was chosen on an inner slice of its training fold",
+        left + "".join(f"{LABELS.get(m, m):>{SHARPE_CELL}}" for m in models),
+    ]
+    for fold, scores in zip(cv.get("folds", []), table["folds"], strict=False):
+        span = f"{fold['val_start']}..{fold['val_end']}"
+        epoch = int(sorted(fold["chosen_epochs"])[len(fold["chosen_epochs"]) // 2])
+        lines.append(
+            f"{fold['fold']:>4} {fold['train_windows']:>6} {fold['val_windows']:>5} "
+            f"{span:<23} {epoch:>5}"
+            + "".join(f"{scores[m]['sharpe']:>{SHARPE_CELL}.2f}" for m in models)
+        )
+    lines.append(
+        f"{'mean':>4} {'':>6} {'':>5} {'':<23} {'':>5}"
+        + "".join(f"{table['mean'][m]['sharpe']:>{SHARPE_CELL}.2f}" for m in models)
+    )
+    return lines
+
+
 def cv_table_lines(cv: dict[str, Any]) -> list[str]:
     """The table of a CV summary; an empty list when it has none (an older artifact)."""
     table = cv.get("table")
     if not isinstance(table, dict) or not table.get("models"):
         return []
+    if is_sharpe_cv(cv):
+        return sharpe_table_lines(cv)
     models = list(table["models"])
     folds = cv.get("folds", [])
     left = f"{'fold':>4} {'train':>6} {'val':>5} {'validation range':<23} {'epoch':>5}"
@@ -57,6 +97,19 @@ def cv_check(meta: dict[str, Any]) -> dict[str, Any] | None:
     if not isinstance(table, dict) or MODEL_NAME not in table.get("mean", {}):
         return None
     mean = table["mean"]
+    if is_sharpe_cv(cv):
+        rules = {n: v["sharpe"] for n, v in mean.items() if n != MODEL_NAME}
+        best_rule = max(rules, key=rules.__getitem__) if rules else None
+        warnings = cv_warnings(cv)
+        return {
+            "objective": "sharpe",
+            "model_sharpe": mean[MODEL_NAME]["sharpe"],
+            "best_rule": best_rule,
+            "best_rule_sharpe": rules.get(best_rule) if best_rule else None,
+            "folds": len(table.get("folds", [])),
+            "warnings": warnings,
+            "passed": not warnings,
+        }
     others = {n: v["log_loss"] for n, v in mean.items() if n not in (MODEL_NAME, "prior")}
     best = min(others, key=others.__getitem__) if others else None
     warnings = cv_warnings(cv)
@@ -72,6 +125,11 @@ def cv_check(meta: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def cv_check_text(check: dict[str, Any]) -> str:
+    if check.get("objective") == "sharpe":
+        text = f"Sharpe {check['model_sharpe']:.2f}"
+        if check["best_rule"]:
+            text += f", best rule {check['best_rule']} {check['best_rule_sharpe']:.2f}"
+        return text
     text = f"log-loss {check['model_log_loss']:.4f}"
     if check["prior_log_loss"] is not None:
         text += f", prior {check['prior_log_loss']:.4f}"

@@ -3,6 +3,8 @@
 Each symbol becomes its own ``Segment`` (features and labels from that symbol's bars only), so the
 Trainer's windows never cross from one symbol into another. ``_features_for`` is a module-level
 function of picklable arguments: a process pool can send it to workers (a closure could not be).
+A wide price file (one close column per symbol) is several symbols: ``expand_data_paths`` turns
+it into one ``path#SYMBOL`` source each.
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from bt_attention_lstm.models.data import load_ohlcv
+from bt_attention_lstm.models.data import load_ohlcv, wide_symbols
 from bt_attention_lstm.models.errors import DataError
+from bt_attention_lstm.models.price_panel import source_spec
 from bt_attention_lstm.models.training import Segment, TrainConfig
 from bt_attention_lstm.runners.workflows.training.pipeline import segment_of
 
@@ -30,7 +33,10 @@ Source = str | Path | pd.DataFrame
 
 
 def expand_data_paths(paths: Sequence[str]) -> list[str]:
-    """``--data`` values with every directory replaced by its csv/txt/parquet files (sorted)."""
+    """``--data`` values as one source per symbol: a directory becomes its csv/txt/parquet files
+    (sorted), and a wide price file (``Date,AAPL,AMD,...``) its ``path#SYMBOL`` specs in column
+    order; other values (files, ``path#SYMBOL`` specs, paths that do not exist) stay as given.
+    """
     out: list[str] = []
     for raw in paths:
         path = Path(raw)
@@ -40,14 +46,26 @@ def expand_data_paths(paths: Sequence[str]) -> list[str]:
             )
             if not files:
                 raise DataError(f"--data {raw}: no {'/'.join(DATA_SUFFIXES)} files in it")
-            out.extend(str(p) for p in files)
+            for file in files:
+                out.extend(_symbol_sources(str(file)))
         else:
-            out.append(str(raw))
+            out.extend(_symbol_sources(str(raw)))
     return out
 
 
+def _symbol_sources(path: str) -> list[str]:
+    """``[path]``, or one ``path#SYMBOL`` per column of a wide price file."""
+    if not Path(path).is_file():
+        return [path]
+    symbols = wide_symbols(path)
+    if symbols:
+        logger.info("%s: a wide price file, %d symbols", path, len(symbols))
+    return [source_spec(path, s) for s in symbols] or [path]
+
+
 def _features_for(source: Source, config: TrainConfig) -> Segment:
-    """One symbol's features and labels, from a file path or an already loaded OHLCV frame."""
+    """One symbol's features and labels, from a file path, a ``path#SYMBOL`` spec of a wide
+    price file, or an already loaded OHLCV frame."""
     frame = source if isinstance(source, pd.DataFrame) else load_ohlcv(source)
     return segment_of(frame, config)
 

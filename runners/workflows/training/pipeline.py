@@ -19,6 +19,11 @@ from bt_attention_lstm.models.data import data_fingerprint, infer_timeframe, per
 from bt_attention_lstm.models.feature_spec import FeatureSpec
 from bt_attention_lstm.models.labels import make_labels
 from bt_attention_lstm.models.network import ModelConfig
+from bt_attention_lstm.models.position_training import (
+    PositionCVReport,
+    PositionTrainer,
+    PositionTrainingResult,
+)
 from bt_attention_lstm.models.training import (
     CVReport,
     Segment,
@@ -48,8 +53,19 @@ def min_training_bars(model_config: ModelConfig, config: TrainConfig,
 def segment_of(df: pd.DataFrame, config: TrainConfig, spec: FeatureSpec = DEFAULT_SPEC) -> Segment:
     """Features and labels of one symbol, computed from its own bars only."""
     features = compute_features(df, spec).to_numpy()
-    labels = make_labels(df["close"].to_numpy(), config.horizon, config.flat_band)
-    return Segment(features, labels, df.index.as_unit("ns").asi8.astype(np.int64))
+    close = df["close"].to_numpy(dtype=np.float64)
+    labels = make_labels(close, config.horizon, config.flat_band)
+    return Segment(features, labels, df.index.as_unit("ns").asi8.astype(np.int64), close)
+
+
+def trainer_for(
+    model_config: ModelConfig, config: TrainConfig, progress: bool = True
+) -> Trainer | PositionTrainer:
+    """The trainer of ``config.objective``: a position head on the Sharpe ratio, or the
+    classifier."""
+    if config.objective == "sharpe":
+        return PositionTrainer(model_config, config, progress=progress)
+    return Trainer(model_config, config, progress=progress)
 
 
 def package_versions() -> dict[str, str]:
@@ -69,10 +85,10 @@ def train_and_save(
     out: str | Path,
     progress: bool = True,
     segments: Sequence[Segment] | None = None,
-) -> tuple[Path, TrainingResult]:
+) -> tuple[Path, TrainingResult | PositionTrainingResult]:
     """Train on ``frames`` (one per symbol) and write the artifact atomically to ``out``."""
     segs = list(segments) if segments is not None else [segment_of(df, config) for df in frames]
-    result = Trainer(model_config, config, progress=progress).fit(segs)
+    result = trainer_for(model_config, config, progress).fit(segs)
     start = min(df.index[0] for df in frames)
     end = max(df.index[-1] for df in frames)
     first = frames[0]
@@ -95,6 +111,10 @@ def train_and_save(
         {
             "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             "flat_band": config.flat_band,
+            "objective": config.objective,
+            # every ta-v2 input is computed from closes alone: a close-only panel trains the
+            # same model as OHLCV bars (the strategy's ATR stop falls back to a close range)
+            "close_only": all(bool(df.attrs.get("close_only")) for df in frames),
             "training": training,
             "cv": result.cv_summary(),
             "versions": package_versions(),
@@ -110,8 +130,8 @@ def cross_validate(
     config: TrainConfig,
     progress: bool = False,
     segments: Sequence[Segment] | None = None,
-) -> CVReport:
+) -> CVReport | PositionCVReport:
     """The nested CV table of ``frames`` (one per symbol): the AttentionLSTM and the baselines
     on the same outer folds, each scored once (``CVReport.table()``, ``.warnings()``)."""
     segs = list(segments) if segments is not None else [segment_of(df, config) for df in frames]
-    return Trainer(model_config, config, progress=progress).cross_validate(segs)
+    return trainer_for(model_config, config, progress).cross_validate(segs)

@@ -127,7 +127,7 @@ def run_fold(job: FoldJob) -> FoldOutcome:
         plan=plan,
         train_range=(_day(train.index[0]), _day(train.index[-1])),
         test_range=(_day(bt.returns.index[0]), _day(bt.returns.index[-1])),
-        val_loss=result.cv_summary()["mean_val_log_loss"],
+        val_loss=cv_loss(result.cv_summary()),
         weights_sha256=artifact.weights_sha256,
         returns=bt.returns,
         trades=bt.trades,
@@ -140,6 +140,16 @@ def run_fold(job: FoldJob) -> FoldOutcome:
         oos_sharpe=annualised_sharpe(bt.returns["strategy"], settings.periods_per_year),
         model_path=str(path) if job.keep_dir else None,
     )
+
+
+def cv_loss(summary: dict[str, object]) -> float | None:
+    """The in-training CV loss, lower is better: the classifier's mean log-loss, or minus the
+    position head's mean out-of-fold portfolio Sharpe."""
+    if summary.get("objective") == "sharpe":
+        sharpe = summary.get("mean_val_sharpe")
+        return -float(sharpe) if isinstance(sharpe, int | float) else None
+    loss = summary.get("mean_val_log_loss")
+    return float(loss) if isinstance(loss, int | float) else None
 
 
 def fold_jobs(
