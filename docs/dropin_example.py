@@ -1,8 +1,11 @@
 """Drop-in use: your own Cerebro, your own feed and analyzers, our strategy.
 
-    python runners/train.py --data tests/data/orcl-1995-2014.txt --end 2009-12-31 \
-        --out models/output/orcl
-    python docs/dropin_example.py models/output/orcl tests/data/yhoo-1996-2014.txt
+    python runners/train.py --data models/datasets/orcl-1995-2014.txt --end 2009-12-31 \
+        --out orcl-model
+    python docs/dropin_example.py orcl-model [YAHOO_CSV]
+
+YAHOO_CSV defaults to the YHOO sample file shipped in the package (``sample_path``), so the
+script runs from any directory.
 """
 
 import sys
@@ -10,9 +13,11 @@ from datetime import datetime
 
 import backtrader as bt
 
+from bt_attention_lstm.models.datasets import sample_path
 from bt_attention_lstm.strategies import AttentionLSTMStrategy
 
-model_dir, csv_path = sys.argv[1], sys.argv[2]
+model_dir = sys.argv[1]
+csv_path = sys.argv[2] if len(sys.argv) > 2 else sample_path("yhoo-1996-2014.txt")
 
 for mode in ({"runonce": True}, {"runonce": False}, {"preload": False}):
     cerebro = bt.Cerebro(**mode)

@@ -95,12 +95,15 @@ def classify_columns(labels: Sequence[object], has_time_index: bool = False) -> 
 
 
 def split_source(source: str | os.PathLike[str]) -> tuple[str, str | None]:
-    """``(path, symbol)`` of a source spec: ``prices.csv#KO`` -> ``("prices.csv", "KO")``.
+    """``(path, symbol)`` of a source spec: ``prices.csv#KO`` -> ``("prices.csv", "KO")``;
+    ``sample:FILE[#SYMBOL]`` names a shipped file (``models.datasets.resolve_source``).
 
     A path that exists as given is never split (a file may have ``#`` in its name); the symbol
     is the text after the last ``#``.
     """
-    text = os.fspath(source)
+    from bt_attention_lstm.models.datasets import resolve_source
+
+    text = resolve_source(os.fspath(source))
     if SYMBOL_SEPARATOR not in text or os.path.exists(os.path.expanduser(text)):
         return text, None
     path, _, symbol = text.rpartition(SYMBOL_SEPARATOR)

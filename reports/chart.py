@@ -6,6 +6,7 @@ import logging
 from os import PathLike
 
 import matplotlib
+import matplotlib.dates as mdates
 import matplotlib.style
 import numpy as np
 import pandas as pd
@@ -47,16 +48,26 @@ def plot_backtest(
         # Figure without pyplot: nothing global to leak or close, safe in threads.
         fig = Figure(figsize=(12, 10), layout="constrained")
         axes = fig.subplots(4, 1, sharex=True, height_ratios=[3.0, 1.2, 2.0, 1.2])
-        _price_panel(axes[0], price, trades)
-        _edge_panel(axes[1], edge, threshold)
+        price_panel(axes[0], price, trades)
+        edge_panel(axes[1], edge, threshold)
         _equity_panel(axes[2], equity, benchmark_equity)
         _drawdown_panel(axes[3], equity)
+        concise_dates(axes[3])
         fig.suptitle(title)
         fig.savefig(path, dpi=DPI, format="png")
     logger.debug("chart written to %s", path)
 
 
-def _price_panel(ax: Axes, price: pd.Series, trades: pd.DataFrame) -> None:
+def concise_dates(ax: Axes) -> None:
+    """Date ticks that read right on any bar size: years over a long daily run, days and
+    hours over an intraday one (matplotlib's default repeats the year on every tick)."""
+    locator = mdates.AutoDateLocator(minticks=4, maxticks=10)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+
+
+def price_panel(ax: Axes, price: pd.Series, trades: pd.DataFrame) -> None:
+    """Price, with entries (^ long, v short) and exits (x) from ``trades``."""
     ax.plot(price.index, price.to_numpy(dtype=float), color="black", linewidth=0.8, label="price")
     if len(trades):
         long = trades["side"].map(_is_long).to_numpy(dtype=bool)
@@ -92,7 +103,8 @@ def _price_panel(ax: Axes, price: pd.Series, trades: pd.DataFrame) -> None:
     ax.grid(alpha=0.3)
 
 
-def _edge_panel(ax: Axes, edge: pd.Series, threshold: float) -> None:
+def edge_panel(ax: Axes, edge: pd.Series, threshold: float, label: str = "edge") -> None:
+    """The model's signal with the +/- ``threshold`` entry lines."""
     ax.plot(edge.index, edge.to_numpy(dtype=float), color="tab:purple", linewidth=0.8)
     for level in (threshold, -threshold):
         ax.axhline(level, color="gray", linestyle="--", linewidth=0.8)
@@ -103,7 +115,7 @@ def _edge_panel(ax: Axes, edge: pd.Series, threshold: float) -> None:
     low = min(-1.05, float(finite.min()) - 0.05) if finite.size else -1.05
     high = max(1.05, float(finite.max()) + 0.05) if finite.size else 1.05
     ax.set_ylim(low, high)
-    ax.set_ylabel("edge")
+    ax.set_ylabel(label)
     ax.grid(alpha=0.3)
 
 

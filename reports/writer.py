@@ -9,14 +9,18 @@ import tempfile
 from collections.abc import Mapping
 from os import PathLike
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from bt_attention_lstm.reports.chart import plot_backtest
 from bt_attention_lstm.reports.errors import ReportError, ReportExistsError
 from bt_attention_lstm.reports.jsonsafe import dumps_strict
+from bt_attention_lstm.reports.plugin_pages import plugin_pages
 from bt_attention_lstm.reports.tearsheet import write_tearsheet
+
+if TYPE_CHECKING:
+    from bt_attention_lstm.reports.rule_comparison import RuleComparison
 
 logger = logging.getLogger(__name__)
 
@@ -48,8 +52,15 @@ def write_backtest_report(
     title: str,
     html: bool = True,
     benchmark_name: str = "Buy and Hold",
+    comparison: RuleComparison | None = None,
 ) -> Path:
     """Write tearsheet.html, metrics.json, returns.csv, trades.csv and chart.png to `out_dir`.
+
+    The tear sheet ends with the plugin's pages (``reports.plugin_pages``): the model's
+    position (`edge`) over `price` with the `trades` held, and, when `comparison` (the model
+    beside the simple rules, ``reports.rule_comparison.compare_with_rules``) is given, the
+    equity curves beside the rules and the cost sensitivity; without it those two pages say
+    they were not computed.
 
     Everything is written into a hidden temporary sibling and renamed into place, so a failure
     leaves no partial report behind. `out_dir` must not exist, or be an empty directory.
@@ -77,6 +88,14 @@ def write_backtest_report(
             title=title,
         )
         if html:
+            pages = plugin_pages(
+                price=price,
+                edge=edge,
+                threshold=threshold,
+                trades=trades,
+                strategy_returns=returns["strategy"],
+                comparison=comparison,
+            )
             write_tearsheet(
                 tmp / "tearsheet.html",
                 returns["strategy"],
@@ -84,6 +103,8 @@ def write_backtest_report(
                 periods_per_year,
                 title,
                 benchmark_name=benchmark_name,
+                n_trades=len(trades),
+                pages=pages,
             )
         # mkdtemp makes it owner-only (0700); a report directory gets the usual 0755.
         os.chmod(tmp, 0o755)  # noqa: S103

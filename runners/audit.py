@@ -36,8 +36,10 @@ from bt_attention_lstm.runners.cli.common import (
     add_data_args,
     check_date_range,
     logging_from_args,
+    prog,
     run_main,
 )
+from bt_attention_lstm.runners.cli.outputs import announce_file, check_file_target
 from bt_attention_lstm.runners.cli.trading_args import add_broker_args, add_strategy_args
 
 SURROGATE_METHODS = ("block", "phase")  # runners.workflows.audit.surrogates; a test keeps equal
@@ -45,12 +47,16 @@ SURROGATE_METHODS = ("block", "phase")  # runners.workflows.audit.surrogates; a 
 
 def build_parser() -> argparse.ArgumentParser:
     p = OneLineParser(
-        prog="audit.py",
+        prog=prog("audit"),
         description=__doc__.split("\n\n")[0],
         epilog=__doc__[__doc__.index("Checks, each"):],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    add_data_args(p)
+    add_data_args(
+        p,
+        start_help="first date of the traded range; earlier bars only warm the model up",
+        end_help="last date of the traded range, inclusive",
+    )
     p.add_argument("--model", metavar="DIR", required=True, help="artifact directory (train.py)")
     s = p.add_argument_group("surrogate test")
     s.add_argument("--surrogates", type=int, default=20, metavar="N",
@@ -61,10 +67,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="mean block length of --method block (default: %(default)s)")
     s.add_argument("--surrogate-seed", type=int, default=0, metavar="SEED",
                    help="seed of the randomised series (default: %(default)s)")
-    add_broker_args(p)
+    add_broker_args(p, cash_help="starting cash of the backtest and of each surrogate's")
     add_strategy_args(p)
     add_common_args(p)
-    p.add_argument("--json", metavar="FILE", help="also write the report as JSON to FILE")
+    p.add_argument("--json", metavar="FILE", help="also write the report as JSON to FILE "
+                   "(nothing else is written)")
     return p
 
 
@@ -72,6 +79,7 @@ def main() -> int:
     args = build_parser().parse_args()
     logging_from_args(args)
     check_date_range(args)
+    announce_file("--json", check_file_target("--json", args.json))
     from bt_attention_lstm.runners.workflows.audit.job import run_audit
 
     return run_audit(args)

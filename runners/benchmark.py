@@ -18,12 +18,14 @@ from bt_attention_lstm.runners.cli.common import (
     OneLineParser,
     add_common_args,
     logging_from_args,
+    prog,
     run_main,
 )
+from bt_attention_lstm.runners.cli.outputs import announce_file, check_file_target
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = OneLineParser(prog="benchmark.py", description=__doc__.split("\n\n")[0])
+    p = OneLineParser(prog=prog("benchmark"), description=__doc__.split("\n\n")[0])
     p.add_argument(
         "--bars", type=int, default=100_000, help="bars of the backtests"
     )
@@ -69,6 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main() -> int:
     args = build_parser().parse_args()
     logging_from_args(args)
+    if not args.train_child:  # the child's stdout is its JSON line
+        announce_file("--json", check_file_target("--json", args.json))
     from bt_attention_lstm.runners.workflows.benchmark import run_benchmark
 
     return run_benchmark(args)

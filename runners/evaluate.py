@@ -30,14 +30,16 @@ from bt_attention_lstm.runners.cli.common import (
     OneLineParser,
     add_common_args,
     logging_from_args,
+    prog,
     run_main,
 )
+from bt_attention_lstm.runners.cli.outputs import announce_file, check_file_target
 from bt_attention_lstm.runners.cli.trading_args import add_broker_args, add_strategy_args
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = OneLineParser(
-        prog="evaluate.py",
+        prog=prog("evaluate"),
         description=__doc__.split("\n\n")[0],
         epilog=__doc__[__doc__.index("For each data set"):],
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -51,16 +53,19 @@ def build_parser() -> argparse.ArgumentParser:
                    help="share of each data set the model trains on (default: %(default)s)")
     e.add_argument("--seeds", type=int, default=3,
                    help="training seeds per data set (default: %(default)s)")
-    e.add_argument("--json", metavar="FILE", help="also write every figure as JSON to FILE")
-    add_broker_args(p)
+    e.add_argument("--json", metavar="FILE", help="also write every figure as JSON to FILE "
+                   "(nothing else is written; trained models go to the model cache, "
+                   "$XDG_CACHE_HOME/bt-attention-lstm)")
+    add_broker_args(p, cash_help="starting cash of each out-of-sample backtest")
     add_strategy_args(p)
-    add_common_args(p, device_help="training")
+    add_common_args(p, device_help="training and inference")
     return p
 
 
 def main() -> int:
     args = build_parser().parse_args()
     logging_from_args(args)
+    announce_file("--json", check_file_target("--json", args.json))
     from bt_attention_lstm.runners.workflows.evaluation.job import run_evaluation
 
     return run_evaluation(args)

@@ -1,11 +1,12 @@
 """Rehearse live trading: replay a price file through a live-like feed and report the live part.
 
-    python runners/paper.py --data prices.csv --model models/output/attention-lstm
-    python runners/paper.py --data prices.csv --model DIR --backfill 500 --speed 2 \\
+    python runners/paper.py --data prices.csv --model DIR
+    python runners/paper.py --data prices.csv --model DIR --start 2010-01-01 --speed 2 \\
         --state paper-state.json --decision-log decisions.jsonl
 
 The feed behaves as IBData/OandaData/CCXT feeds do: DELAYED and a backfill of --backfill bars
-(features and the model warm up, no orders), then LIVE and one bar at a time. Every live
+from --start on (features and the model warm up, no orders; by default as many as the model
+needs to warm up and settle), then LIVE and one bar at a time. Every live
 safeguard is on: orders only on LIVE bars, every order event handled, the decision log, the
 state file. The report (tear sheet, metrics.json, returns.csv, trades.csv, chart.png) is
 backtest.py's, for the live bars.
@@ -14,7 +15,6 @@ backtest.py's, for the live bars.
 from __future__ import annotations
 
 import argparse
-import logging
 import shutil
 import tempfile
 from pathlib import Path
@@ -29,9 +29,11 @@ from bt_attention_lstm.runners.cli.common import (
     load_frames,
     logging_from_args,
     prepare_out_dir,
+    prog,
     require_bars,
     run_main,
 )
+from bt_attention_lstm.runners.cli.outputs import announce
 from bt_attention_lstm.runners.cli.trading_args import (
     add_broker_args,
     add_strategy_args,
@@ -39,21 +41,28 @@ from bt_attention_lstm.runners.cli.trading_args import (
     strategy_params,
 )
 
-logger = logging.getLogger("paper")
+# strategies.live_gate.WARMUP_MARGIN, for --help without importing backtrader (a test keeps
+# the two equal)
+WARMUP_MARGIN = 100
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = OneLineParser(prog="paper.py", description=__doc__.split("\n\n")[0])
-    add_data_args(p)
+    p = OneLineParser(prog=prog("paper"), description=__doc__.split("\n\n")[0])
+    add_data_args(
+        p,
+        start_help="first bar of the replay: the backfill starts here, the live part after it",
+        end_help="last bar of the replay, inclusive",
+    )
     p.add_argument("--model", metavar="DIR", required=True,
                    help="artifact directory from train.py")
-    add_broker_args(p)
+    add_broker_args(p, cash_help="starting cash of the paper account")
     add_strategy_args(p)
     add_common_args(p)
     s = p.add_argument_group("paper session")
-    s.add_argument("--backfill", type=int, default=300,
-                   help="bars of history sent as DELAYED before the feed goes LIVE "
-                   "(default: %(default)s)")
+    s.add_argument("--backfill", type=int, default=None, metavar="BARS",
+                   help="bars of history sent as DELAYED before the feed goes LIVE (default: "
+                   "what the model needs: its feature warm-up + sequence length + "
+                   f"{WARMUP_MARGIN} bars for the smoothed features to settle)")
     s.add_argument("--speed", type=float, default=0.0,
                    help="live bars released per second; 0 = as fast as the strategy runs "
                    "(default: %(default)s)")
@@ -62,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "state.json in --out)")
     s.add_argument("--decision-log", metavar="FILE",
                    help="JSON-lines decision log (default: decisions.jsonl in --out)")
-    add_out_arg(s, "the report", None)
+    add_out_arg(s, "the report", "paper")
     s.add_argument("--no-html", action="store_true", help="skip the quantstats tear sheet")
     return p
 
@@ -73,16 +82,27 @@ def main() -> int:
     check_date_range(args)
     broker = broker_from_args(args)
     params = strategy_params(args, 252.0)
-    out = prepare_out_dir(args.out)
+    out = prepare_out_dir(args.out, command="paper")
     from bt_attention_lstm.models.artifact import load_artifact
     from bt_attention_lstm.models.data import periods_per_year
-    from bt_attention_lstm.runners.workflows.paper import PaperConfig, run_paper
+    from bt_attention_lstm.runners.workflows.paper import PaperConfig, needed_backfill, run_paper
+    from bt_attention_lstm.runners.workflows.paper.report import (
+        paper_plan_line,
+        write_paper_report,
+    )
+    from bt_attention_lstm.runners.workflows.reporting import final_summary, print_summary
+    from bt_attention_lstm.strategies.attention_lstm import entry_threshold
 
     df = load_frames(args)[0]
     artifact = load_artifact(args.model)
     check_bar_size(artifact.meta, df, args.allow_timeframe_mismatch)
+    if args.backfill is None:
+        args.backfill = needed_backfill(artifact)
     df = require_bars(df, args.backfill + 2, "--backfill + two live bars")
     ppy = periods_per_year(df.index)
+    announce(out, state=args.state, decision_log=args.decision_log)
+    if not args.quiet:
+        print(paper_plan_line(df, args.backfill), flush=True)
     # Without --state/--decision-log both go into the report directory; they are written while
     # the session runs, so they live in a hidden sibling until the report is in place.
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -96,53 +116,20 @@ def main() -> int:
             else scratch / "decisions.jsonl",
         )
         session = run_paper(df, artifact, {**params, "periods_per_year": ppy}, broker, config)
-        path = _report(args, out, session, artifact, ppy, df)
+        threshold = entry_threshold(artifact, args.threshold, args.sizing)
+        path, metrics = write_paper_report(out, session, artifact, df, args.backfill, threshold,
+                                           ppy, html=not args.no_html)
         for name in ("state.json", "decisions.jsonl"):
             if (scratch / name).exists():
                 shutil.move(scratch / name, path / name)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    state = args.state or path / "state.json"
-    decisions = args.decision_log or path / "decisions.jsonl"
-    print(f"live from {session.live_start} after {args.backfill} backfilled bars")
-    print(f"state: {state}\ndecisions: {decisions}")
-    print(f"report: {path}")
-    return 0
-
-
-def _report(args: argparse.Namespace, out: Path, session, artifact, ppy: float, df) -> Path:  # type: ignore[no-untyped-def]
-    from bt_attention_lstm.models.data import infer_timeframe
-    from bt_attention_lstm.runners.workflows.reporting import (
-        build_metrics,
-        print_summary,
-        write_report,
-    )
-
-    metrics = build_metrics(session.result, artifact, ppy, infer_timeframe(df.index))
-    metrics["paper"] = {
-        "live_start": str(session.live_start),
-        "backfill_bars": args.backfill,
-        "orders_on_backfill": session.backfill_orders,
-        "rss_kb_per_bar": session.rss_kb_per_bar,
-    }
-    if metrics["in_sample"]:
-        logger.warning(
-            "the live range overlaps the model's training range (%s .. %s): these results are "
-            "IN-SAMPLE and overstate what the model can do",
-            *artifact.trained_range,
-        )
-    title = (
-        f"AttentionLSTM paper session on {Path(str(df.attrs.get('source', 'data'))).name} "
-        f"{metrics['period']['start']}..{metrics['period']['end']} "
-        f"(model {artifact.weights_sha256[:8]})"
-    )
-    from bt_attention_lstm.strategies.attention_lstm import entry_threshold
-
-    threshold = entry_threshold(artifact, args.threshold, args.sizing)
-    path = write_report(out, session.result, metrics, threshold, ppy, title,
-                        html=not args.no_html)
     print_summary(metrics)
-    return path
+    print(f"live from {session.live_start} after {args.backfill} backfilled bars")
+    print(f"state: {args.state or path / 'state.json'}")
+    print(f"decisions: {args.decision_log or path / 'decisions.jsonl'}")
+    print("\n".join(final_summary(metrics, path)))
+    return 0
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Hyperparameter sweep scored by walk-forward out-of-sample Sharpe ratio (never in-sample).
 
-    python runners/sweep.py --data tests/data/orcl-1995-2014.txt --trials 2 --epochs 2 \\
+    python runners/sweep.py --data models/datasets/orcl-1995-2014.txt --trials 2 --epochs 2 \\
         --engine ray --out DIR
 
 Every trial trains and trades the same walk-forward folds (see walkforward.py) with one sampled
@@ -26,8 +26,10 @@ from bt_attention_lstm.runners.cli.common import (
     load_frames,
     logging_from_args,
     prepare_out_dir,
+    prog,
     run_main,
 )
+from bt_attention_lstm.runners.cli.outputs import announce
 from bt_attention_lstm.runners.cli.trading_args import (
     add_broker_args,
     add_strategy_args,
@@ -51,14 +53,19 @@ SEARCHED = ("lr", "seq_len", "hidden", "layers", "heads", "dropout")  # flags th
 
 def build_parser() -> argparse.ArgumentParser:
     p = OneLineParser(
-        prog="sweep.py",
+        prog=prog("sweep"),
         description=__doc__.split("\n\n")[0],
         epilog=f"Default search space: {describe(DEFAULT_SPACE)} (heads are drawn among those "
         'that divide hidden). --space FILE.json replaces entries: {"hidden": [16, 32]} is a '
         'choice, {"dropout": {"uniform": [0, 0.3]}} or {"lr": {"loguniform": [1e-4, 1e-2]}} a '
         'range, {"layers": 1} a fixed value; known keys: ' + ", ".join(PARAMS) + ".",
     )
-    add_data_args(p, bar_size_check=False)
+    add_data_args(
+        p,
+        bar_size_check=False,
+        start_help="first date of the bars the walk-forward folds are cut from",
+        end_help="last date of the bars the walk-forward folds are cut from, inclusive",
+    )
     s = p.add_argument_group("search")
     s.add_argument("--space", metavar="FILE.json", help="search space (default: see below)")
     s.add_argument(
@@ -71,10 +78,13 @@ def build_parser() -> argparse.ArgumentParser:
     add_fold_args(p, train_bars=1500, test_bars=500)
     add_engine_args(p)
     t = p.add_argument_group("training (fixed across trials)")
-    add_training_args(t, skip=(*SEARCHED, "target_vol"))  # the strategy's --target-vol serves both
-    add_broker_args(p)
+    # no --target-vol: every trial trains and trades at the default target (0.15)
+    add_training_args(t, skip=(*SEARCHED, "target_vol"), per_fold=True)
+    add_broker_args(
+        p, cash_help="starting cash of each walk-forward fold of every trial (each starts flat)"
+    )
     add_common_args(p, device_help="training and inference")
-    add_out_arg(p, "trials.csv and best.json", None)
+    add_out_arg(p, "trials.csv and best.json", "sweep")
     return p
 
 
@@ -107,25 +117,11 @@ def run_trials(
     return engine.map(run_trial, jobs, desc="trials", progress=progress)
 
 
-def print_results(trials: pd.DataFrame, best: dict[str, Any]) -> None:
-    print()
-    print(trials.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
-    print()
-    sharpe, dsr = best["oos_sharpe"], best["deflated_sharpe_ratio"]
-    print(f"best: {best['best_trial']} {best['config']}")
-    print(
-        f"out-of-sample Sharpe {'n/a' if sharpe is None else f'{sharpe:.2f}'} (annualised), "
-        f"deflated Sharpe ratio {'n/a' if dsr is None else f'{dsr:.3f}'} over "
-        f"{best['n_trials']} trial(s)"
-    )
-
-
 def main() -> int:
     args = build_parser().parse_args()
     logging_from_args(args)
     check_date_range(args)
     broker = broker_from_args(args)
-    from bt_attention_lstm.reports.run_dir import new_run_dir
     from bt_attention_lstm.runners.workflows.sweep.space import (
         load_space,
         max_seq_len,
@@ -133,11 +129,12 @@ def main() -> int:
     )
 
     space = load_space(args.space)
-    out = prepare_out_dir(args.out or new_run_dir("reports/output/sweeps"))
+    out = prepare_out_dir(args.out, command="sweep")
     from bt_attention_lstm.models.config import ModelConfig
     from bt_attention_lstm.models.data import periods_per_year
     from bt_attention_lstm.models.errors import ConfigError
     from bt_attention_lstm.models.feature_spec import FeatureSpec
+    from bt_attention_lstm.runners.cli.walkforward_text import sweep_result_lines
     from bt_attention_lstm.runners.workflows.engines import make_engine
     from bt_attention_lstm.runners.workflows.sweep.report import (
         best_summary,
@@ -163,7 +160,8 @@ def main() -> int:
             f"{longest.seq_len} the model needs at least {needed} bars"
         )
     ppy = periods_per_year(df.index)
-    engine = make_engine(args.engine, args.address, args.workers)
+    engine = make_engine(args.engine, args.address, args.workers)  # checks --address first
+    announce(out)
     settings = SweepSettings(
         plans, train_config, n_features, default_strategy(args.device, ppy), broker, ppy,
         engine.threads_per_job(),
@@ -193,7 +191,7 @@ def main() -> int:
     }
     best = best_summary(records, len(plans), context)
     path = write_sweep_report(out, trials, best)
-    print_results(trials, best)
+    print("\n".join(sweep_result_lines(trials, best)))
     print(f"engine: {engine.name}")
     print(f"results: {path}")
     return 0

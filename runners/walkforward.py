@@ -1,6 +1,6 @@
 """Walk-forward retraining: train on a window, trade the next bars out of sample, roll forward.
 
-    python runners/walkforward.py --data tests/data/orcl-1995-2014.txt \\
+    python runners/walkforward.py --data models/datasets/orcl-1995-2014.txt \\
         --train-bars 1500 --test-bars 500 --epochs 3 --engine ray --out DIR
 
 Fold k trains only on bars before its test window (ending at least the label horizon before it),
@@ -26,8 +26,10 @@ from bt_attention_lstm.runners.cli.common import (
     load_frames,
     logging_from_args,
     prepare_out_dir,
+    prog,
     run_main,
 )
+from bt_attention_lstm.runners.cli.outputs import announce
 from bt_attention_lstm.runners.cli.trading_args import (
     add_broker_args,
     add_strategy_args,
@@ -38,23 +40,30 @@ from bt_attention_lstm.runners.cli.training_args import add_training_args, confi
 from bt_attention_lstm.runners.cli.walkforward_args import add_engine_args, add_fold_args
 
 if TYPE_CHECKING:
-    import pandas as pd
 
     from bt_attention_lstm.runners.workflows.walkforward.plan import FoldPlan
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = OneLineParser(prog="walkforward.py", description=__doc__.split("\n\n")[0])
-    add_data_args(p, bar_size_check=False)
+    p = OneLineParser(prog=prog("walkforward"), description=__doc__.split("\n\n")[0])
+    add_data_args(
+        p,
+        bar_size_check=False,
+        start_help="first date of the bars the folds are cut from",
+        end_help="last date of the bars the folds are cut from, inclusive",
+    )
     add_fold_args(p)
     add_engine_args(p)
     t = p.add_argument_group("training (every fold, as runners/train.py)")
-    add_training_args(t, skip=("target_vol",))  # the strategy's --target-vol serves both
-    add_broker_args(p)
-    add_strategy_args(p)
+    # the strategy's --target-vol serves both
+    add_training_args(t, skip=("target_vol",), per_fold=True)
+    add_broker_args(
+        p, cash_help="starting cash of each walk-forward fold (each starts flat with fresh cash)"
+    )
+    add_strategy_args(p, trains_too=True)
     add_common_args(p, device_help="training and inference")
     r = p.add_argument_group("output")
-    add_out_arg(r, "the walk-forward report", None)
+    add_out_arg(r, "the walk-forward report", "walkforward")
     r.add_argument(
         "--keep-models", action="store_true", help="keep each fold's model under DIR/models/"
     )
@@ -73,37 +82,20 @@ def check_training_window(plans: list[FoldPlan], needed: int) -> None:
         )
 
 
-def print_folds(folds: pd.DataFrame) -> None:
-    import pandas as pd
-
-    print()
-    print(
-        f"{'fold':>4} {'train':>23} {'test':>23} {'val loss':>8} {'sharpe':>7} {'return':>8} "
-        f"{'trades':>6}"
-    )
-    for row in folds.itertuples(index=False):
-        sharpe = "n/a" if pd.isna(row.oos_sharpe) else f"{row.oos_sharpe:.2f}"
-        val = "n/a" if pd.isna(row.val_loss) else f"{row.val_loss:.4f}"
-        print(
-            f"{row.fold:>4} {row.train_start + '..' + row.train_end:>23} "
-            f"{row.test_start + '..' + row.test_end:>23} {val:>8} {sharpe:>7} "
-            f"{row.oos_return:>8.2%} {row.n_trades:>6}"
-        )
-
-
 def main() -> int:
     args = build_parser().parse_args()
     logging_from_args(args)
     check_date_range(args)
     broker = broker_from_args(args)
     params = strategy_params(args, 252.0)
-    out = prepare_out_dir(args.out)
+    out = prepare_out_dir(args.out, command="walkforward")
     import shutil
     import tempfile
     from pathlib import Path
 
     from bt_attention_lstm.models.data import infer_timeframe, periods_per_year
     from bt_attention_lstm.models.feature_spec import FeatureSpec
+    from bt_attention_lstm.runners.cli.walkforward_text import fold_lines
     from bt_attention_lstm.runners.workflows.engines import make_engine
     from bt_attention_lstm.runners.workflows.reporting import print_summary
     from bt_attention_lstm.runners.workflows.training.pipeline import min_training_bars
@@ -130,7 +122,8 @@ def main() -> int:
     settings = FoldSettings(
         model_config, train_config, {**params, "periods_per_year": ppy}, broker, ppy
     )
-    engine = make_engine(args.engine, args.address, args.workers)
+    engine = make_engine(args.engine, args.address, args.workers)  # checks --address first
+    announce(out)
     models_dir = None
     if args.keep_models:
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -172,7 +165,7 @@ def main() -> int:
         engine.close()
         if models_dir is not None:
             shutil.rmtree(models_dir, ignore_errors=True)
-    print_folds(folds)
+    print("\n".join(fold_lines(folds)))
     print_summary(metrics)
     print(f"engine: {engine.name}")
     print(f"report: {path}")

@@ -101,7 +101,9 @@ class AttentionLSTMStrategy(OrderLifecycle, LiveSession, bt.Strategy):
       and closes positions (your sizer sizes them; no rebalancing).
 
     Params:
-      - model_path: artifact directory written by runners/train.py (or ``artifact``: a loaded one)
+      - model_path (None): artifact directory written by runners/train.py
+      - artifact (None): an already loaded ``Artifact`` instead of ``model_path`` (to share one
+        between strategies)
       - threshold (None): minimum |edge| to enter; None = 0.2 for the entry/exit rules, 0 for
         ``vol_target`` (below it, vol_target's target is 0)
       - exit_threshold (0.0): entry/exit rules: a position closes when the edge in its favour
@@ -132,6 +134,11 @@ class AttentionLSTMStrategy(OrderLifecycle, LiveSession, bt.Strategy):
       - allow_short (False): enter shorts on confidence <= -threshold
       - regime_filter (True): scale risk by ``regime_scale`` when the trailing volatility is at or
         above its ``regime_quantile`` over the last ``regime_lookback`` bars (0 = stand aside)
+      - regime_lookback (252): bars of trailing volatility the regime filter ranks against
+      - regime_quantile (0.9): the regime filter's turbulent quantile
+      - regime_scale (0.5): risk kept in a turbulent regime (0 = stand aside)
+      - min_scale (0.25): the "confidence" rule's size at the threshold, rising to 1 at
+        confidence 1
       - cooldown (None): entry/exit rules: bars to wait after an exit before re-entering the
         same data; ``vol_target``: bars to wait before re-entering the side a protective order
         (stop, trail, take-profit) closed (the exit's own bar and the ``cooldown`` after it).

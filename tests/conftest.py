@@ -3,7 +3,9 @@
 Constants (importable as ``from tests.conftest import ...``):
 
 - ``REPO_ROOT``: the project root (``/work/main``-like), resolved from this file.
-- ``DATA_DIR``: ``tests/data``, backtrader's sample data (see its README.md).
+- ``DATA_DIR``: the sample data shipped in the package, ``models/datasets/`` in a checkout
+  (``bt_attention_lstm.models.datasets.sample_dir()``; backtrader's sample data and two
+  close-only files, see its README.md).
 - ``ORCL_PATH``: the ORCL daily Yahoo CSV in ``DATA_DIR`` (1995-01-03 .. 2014-12-31, 5036 bars).
 - ``TINY_MODEL``, ``TINY_TRAIN``: the tiny ``ModelConfig`` / ``TrainConfig`` of ``tiny_artifact``.
 - ``load_market_file(path, fmt="auto")``: ``models.data.load_ohlcv`` (ORCL fallback parser).
@@ -55,12 +57,13 @@ logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
 TEST_TORCH_THREADS = 1
 torch.set_num_threads(TEST_TORCH_THREADS)
 
+from bt_attention_lstm.models.datasets import sample_dir  # noqa: E402
 from bt_attention_lstm.models.feature_spec import FeatureSpec  # noqa: E402
 from bt_attention_lstm.models.network import ModelConfig  # noqa: E402
 from bt_attention_lstm.models.training import TrainConfig  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-DATA_DIR = Path(__file__).resolve().parent / "data"
+DATA_DIR = sample_dir()
 ORCL_PATH = DATA_DIR / "orcl-1995-2014.txt"
 
 TINY_MODEL = ModelConfig(

@@ -6,10 +6,10 @@ costs), per stock and for the equal-weight portfolio.
     python docs/probes/panel_study.py --holdout KO         # KO left out of training
     python docs/probes/panel_study.py --seeds 7 8 9        # one model per seed
 
-Everything comes from the package: the shipped wide close-only file, the default model's
-architecture and training configuration (``runners.workflows.training.default_model``), and the
-scorer the backtest and evaluate commands print (``model_beside_rules``). Nothing is chosen on
-the years it reports.
+Everything comes from the package: the shipped wide close-only file (``models.datasets``),
+the default model's architecture and training configuration
+(``runners.workflows.training.default_model``), and the scorer the backtest and evaluate
+commands print (``model_beside_rules``). Nothing is chosen on the years it reports.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import pandas as pd
 
 from bt_attention_lstm.models.artifact import load_artifact
 from bt_attention_lstm.models.data import load_price_panel
+from bt_attention_lstm.models.datasets import sample_path
 from bt_attention_lstm.runners.workflows.evaluation.beside_rules import model_beside_rules
 from bt_attention_lstm.runners.workflows.training.default_model import (
     DEFAULT_TRAIN_CONFIG,
@@ -31,7 +32,7 @@ from bt_attention_lstm.runners.workflows.training.default_model import (
 )
 from bt_attention_lstm.runners.workflows.training.pipeline import train_and_save
 
-PANEL = Path(__file__).resolve().parents[2] / "tests" / "data" / "us-stocks-close-1990-2022.csv"
+PANEL = "us-stocks-close-1990-2022.csv"
 
 
 def main() -> None:
@@ -42,7 +43,7 @@ def main() -> None:
     p.add_argument("--cost-bps", type=float, default=10.0)
     p.add_argument("--allow-short", action="store_true")
     args = p.parse_args()
-    frames = load_price_panel(PANEL)
+    frames = load_price_panel(sample_path(PANEL))
     end = pd.Timestamp(args.train_end)
     start = end + pd.Timedelta(days=1)
     train = [df.loc[:end] for sym, df in frames.items() if sym not in args.holdout]

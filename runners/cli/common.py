@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import signal
 import sys
 import traceback
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 from bt_attention_lstm.models.config import DEVICE_CHOICES
 from bt_attention_lstm.models.errors import ConfigError, TrainingError, UserInputError
+from bt_attention_lstm.runners.cli.outputs import default_run_dir, out_help
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -26,6 +28,40 @@ if TYPE_CHECKING:
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE = 0, 1, 2
 FORMATS = ("auto", "yahoo", "btcsv", "generic", "parquet", "close", "wide")
 TIMEFRAMES = ("1min", "5min", "15min", "30min", "1h", "4h", "1d", "1w")
+# YYYY-MM-DD, optionally with a time (T or a space, HH:MM, :SS, fractions): nothing else, so
+# that 03/02/2010 (March 2 or February 3?) is refused instead of read one way silently
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?")
+ISO_HELP = "YYYY-MM-DD, or YYYY-MM-DD HH:MM[:SS] for intraday bars"
+
+
+def prog(command: str) -> str:
+    """The program name every runner's usage and errors show, however it was started
+    (``bt-lstm backtest`` or ``python runners/backtest.py``): the console command's."""
+    return f"bt-lstm {command}"
+
+
+def parse_iso_date(value: str, flag: str = "date") -> str:
+    """``value`` when it is an ISO date (``ISO_HELP``); ConfigError otherwise."""
+    from datetime import datetime
+
+    text = str(value).strip()
+    try:
+        if not _ISO_DATE.fullmatch(text):
+            raise ValueError(text)
+        datetime.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(f"{flag} {value!r} is not a date in ISO form ({ISO_HELP})") from None
+    return text
+
+
+def iso_date(value: str) -> str:
+    """argparse ``type`` of --start/--end: refuses anything but ``ISO_HELP`` (exit 2)."""
+    try:
+        return parse_iso_date(value)
+    except ConfigError:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a date in ISO form ({ISO_HELP})"
+        ) from None
 
 
 class _DefaultsHelp(argparse.HelpFormatter):
@@ -61,11 +97,17 @@ class OneLineParser(argparse.ArgumentParser):
 
 
 def add_data_args(
-    parser: argparse.ArgumentParser, multiple: bool = False, bar_size_check: bool = True
+    parser: argparse.ArgumentParser,
+    multiple: bool = False,
+    bar_size_check: bool = True,
+    start_help: str = "first date of the data to use, inclusive",
+    end_help: str = "last date of the data to use, inclusive",
 ) -> None:
-    """--data and its companions. ``bar_size_check``: offer --allow-timeframe-mismatch (runners
-    that trade a given model, or train on several files); walk-forward and sweep train every
-    model on the bars they trade, so no mismatch can arise there."""
+    """--data and its companions. ``multiple``: --data is repeatable (one model trained on
+    several symbols). ``bar_size_check``: offer --allow-timeframe-mismatch (runners that trade
+    a given model, or train on several files); walk-forward and sweep train every model on the
+    bars they trade, so no mismatch can arise there. ``start_help``/``end_help``: what --start
+    and --end mean to this runner."""
     group = parser.add_argument_group("data")
     if multiple:
         group.add_argument(
@@ -96,8 +138,10 @@ def add_data_args(
         help="download TICKER's daily bars through yfinance instead of --data (cached under "
         "$XDG_CACHE_HOME/bt-attention-lstm; offline, the newest cached copy is used)",
     )
-    group.add_argument("--start", metavar="DATE", help="first date to use, inclusive (YYYY-MM-DD)")
-    group.add_argument("--end", metavar="DATE", help="last date to use, inclusive (YYYY-MM-DD)")
+    group.add_argument(
+        "--start", metavar="DATE", type=iso_date, help=f"{start_help} ({ISO_HELP})"
+    )
+    group.add_argument("--end", metavar="DATE", type=iso_date, help=f"{end_help} ({ISO_HELP})")
     group.add_argument(
         "--timeframe",
         choices=TIMEFRAMES,
@@ -108,8 +152,10 @@ def add_data_args(
     group.add_argument(
         "--allow-timeframe-mismatch",
         action="store_true",
-        help="run although the data's bar size differs from the model's (meta.json), or "
-        "train on files of different bar sizes; a warning is still logged",
+        help="train one model on files of different bar sizes; a warning is still logged"
+        if multiple
+        else "run although the data's bar size differs from the one the model was trained on "
+        "(its meta.json); a warning is still logged",
     )
 
 
@@ -158,22 +204,21 @@ def add_common_args(parser: argparse.ArgumentParser, device_help: str = "inferen
     )
     loud.add_argument(
         "-q", "--quiet", action="count", default=0,
-        help="no progress bars (twice: errors only, no warnings)",
+        help="no plan line and no progress bars, only results and paths (twice: also no "
+        "warnings, errors only)",
     )
 
 
-def add_out_arg(parser: argparse.ArgumentParser, what: str, default: str | None) -> None:
-    where = f"default: {default}" if default else "default: a new folder under reports/output/"
-    parser.add_argument(
-        "--out",
-        metavar="DIR",
-        default=default,
-        help=f"directory for {what}; it must be new or empty ({where})",
-    )
+def add_out_arg(
+    parser: argparse.ArgumentParser | argparse._ArgumentGroup, what: str, command: str
+) -> None:
+    """--out DIR: the run directory (``runners.cli.outputs``: a new folder under the runs root
+    unless given)."""
+    parser.add_argument("--out", metavar="DIR", help=out_help(what, command))
 
 
 def check_date_range(args: argparse.Namespace) -> None:
-    """--start/--end must be dates, and --start must not come after --end."""
+    """--start/--end must be ISO dates, and --start must not come after --end."""
     import pandas as pd
 
     stamps = {}
@@ -181,24 +226,19 @@ def check_date_range(args: argparse.Namespace) -> None:
         value = getattr(args, flag, None)
         if value is None:
             continue
-        try:
-            stamps[flag] = pd.Timestamp(value)
-        except (ValueError, TypeError):
-            raise ConfigError(f"--{flag} {value!r} is not a date (use YYYY-MM-DD)") from None
+        stamps[flag] = pd.Timestamp(parse_iso_date(value, f"--{flag}"))
     if len(stamps) == 2 and stamps["start"] > stamps["end"]:
         raise ConfigError(f"--start {args.start} is after --end {args.end}")
 
 
-def prepare_out_dir(out: str | os.PathLike[str] | None, force: bool | None = None) -> Path:
+def prepare_out_dir(
+    out: str | os.PathLike[str] | None, force: bool | None = None, command: str = "run"
+) -> Path:
     """The output directory, checked before any work is done: it must be new or empty (or
     ``force`` is true), and every existing part of its path must be a writable directory.
-    ``force=None``: the runner has no --force flag."""
-    if out is None:
-        from bt_attention_lstm.reports.run_dir import new_run_dir
-
-        path = new_run_dir()
-    else:
-        path = Path(out)
+    ``force=None``: the runner has no --force flag. Without ``out``: a new run directory of
+    ``command`` (``runners.cli.outputs.default_run_dir``). The path returned is absolute."""
+    path = default_run_dir(command) if out is None else Path(out).expanduser().absolute()
     if path.exists():
         if not path.is_dir():
             raise ConfigError(f"--out {path} is a file, not a directory")

@@ -22,12 +22,26 @@ COMMANDS: dict[str, str] = {
 }
 
 
+def version() -> str:
+    """The installed distribution's version (importlib.metadata)."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as dist_version
+
+    try:
+        return dist_version("bt-attention-lstm")
+    except PackageNotFoundError:
+        return "unknown (not installed: pip install -e .)"
+
+
 def _usage() -> str:
     width = max(map(len, COMMANDS))
     lines = [f"  {name:<{width}}  {text}" for name, text in COMMANDS.items()]
     return (
-        "usage: bt-lstm COMMAND [options]   (bt-lstm COMMAND --help for its options)\n\n"
-        "commands:\n" + "\n".join(lines) + "\n"
+        "usage: bt-lstm COMMAND [options]   (bt-lstm COMMAND --help for its options)\n"
+        "       bt-lstm --version\n\n"
+        "commands:\n" + "\n".join(lines) + "\n\n"
+        "Runs write into a new folder under $XDG_DATA_HOME/bt-attention-lstm/runs "
+        "(~/.local/share/...), or --out DIR.\n"
     )
 
 
@@ -35,6 +49,9 @@ def main(argv: list[str] | None = None) -> NoReturn:
     args = sys.argv[1:] if argv is None else argv
     if not args or args[0] in ("-h", "--help"):
         sys.stdout.write(_usage())
+        sys.exit(0)
+    if args[0] in ("-V", "--version"):
+        sys.stdout.write(f"bt-lstm {version()}\n")
         sys.exit(0)
     command, rest = args[0], args[1:]
     if command not in COMMANDS:

@@ -24,14 +24,10 @@ DISTANCE_FLAGS = {
 }
 
 
-def add_broker_args(p: argparse.ArgumentParser) -> None:
+def add_broker_args(p: argparse.ArgumentParser, cash_help: str = "starting cash") -> None:
+    """--cash (``cash_help``: what it funds in this runner), --commission, --slippage."""
     b = p.add_argument_group("broker")
-    b.add_argument(
-        "--cash",
-        type=float,
-        default=100_000.0,
-        help="starting cash (of each fold in a walk-forward)",
-    )
+    b.add_argument("--cash", type=float, default=100_000.0, help=cash_help)
     b.add_argument(
         "--commission",
         type=float,
@@ -57,7 +53,9 @@ def broker_from_args(args: argparse.Namespace) -> BrokerConfig:
     return BrokerConfig(args.cash, args.commission, args.slippage)
 
 
-def add_strategy_args(p: argparse.ArgumentParser) -> None:
+def add_strategy_args(p: argparse.ArgumentParser, trains_too: bool = False) -> None:
+    """The strategy's flags. ``trains_too``: this runner also trains its models with the
+    strategy's --target-vol (walk-forward), and its help says so."""
     g = p.add_argument_group("strategy (AttentionLSTMStrategy params)")
     g.add_argument(
         "--threshold",
@@ -97,7 +95,9 @@ def add_strategy_args(p: argparse.ArgumentParser) -> None:
         "--target-vol",
         type=float,
         default=0.15,
-        help="annualised volatility target of --sizing vol_target and volatility",
+        help="annualised volatility target of --sizing vol_target and volatility"
+        + ("; also the target the Sharpe objective scales positions to when each fold's model "
+           "trains" if trains_too else ""),
     )
     g.add_argument(
         "--max-leverage",

@@ -14,9 +14,12 @@ HELP_BATCH = "training windows per optimiser step"
 def add_training_args(
     p: argparse.ArgumentParser | argparse._ArgumentGroup,
     skip: Collection[str] = (),
+    per_fold: bool = False,
 ) -> None:
     """The model and optimisation flags (read back by ``configs_from_args``); flags whose dest
-    is in ``skip`` are left out (a sweep searches them instead)."""
+    is in ``skip`` are left out (a sweep searches them instead). ``per_fold``: every
+    walk-forward fold trains a model with them (walkforward, sweep), and --folds says which
+    folds it means."""
     d = TrainConfig()
     m = ModelConfig(n_features=1)
 
@@ -65,7 +68,12 @@ def add_training_args(
         "--folds",
         type=int,
         default=d.folds,
-        help="outer time-series cross-validation folds reported beside the baselines",
+        help=(
+            "time-series cross-validation folds inside each walk-forward fold's training "
+            "window (they choose its epochs)"
+            if per_fold
+            else "outer time-series cross-validation folds reported beside the baselines"
+        ),
     )
     add(
         "--horizon",

@@ -6,8 +6,10 @@ python runners/benchmark.py --bars 100000 --json benchmark.json
 Measures, on one synthetic market (minute bars, SYNTHETIC prices) and the default-sized model
 with random weights saved as a real artifact (inference cost does not depend on training):
 the backtest in runonce mode against a bare SMA-crossover strategy on the same data, next mode,
-the per-bar latency of one ModelSignal step, the batched path alone, the features, and a short
-training run on --train-bars bars in a child process (its own peak RSS). Best of --repeat.
+the per-bar latency of one live bar end to end (streaming features, model step and the
+strategy's decision; ``per_bar_includes_features``) and of the model step alone, the batched
+path alone, the features, and a short training run on --train-bars bars in a child process
+(its own peak RSS). Best of --repeat.
 """
 
 from __future__ import annotations
@@ -34,12 +36,14 @@ import torch
 
 from bt_attention_lstm.indicators.features import DEFAULT_SPEC, compute_features, warmup_bars
 from bt_attention_lstm.models.artifact import Artifact, load_artifact, save_artifact
+from bt_attention_lstm.models.datasets import sample_path
 from bt_attention_lstm.models.device import resolve_device
 from bt_attention_lstm.models.errors import ConfigError
 from bt_attention_lstm.models.inference import BatchedPredictor, StreamingPredictor
 from bt_attention_lstm.models.network import AttentionLSTM, ModelConfig
 from bt_attention_lstm.models.scaling import FeatureScaler
 from bt_attention_lstm.models.synthetic import synthetic_market
+from bt_attention_lstm.runners.workflows.bar_latency import bar_latency
 from bt_attention_lstm.strategies import AttentionLSTMStrategy
 from bt_attention_lstm.strategies.engine import pandas_feed
 
@@ -59,10 +63,8 @@ SEED = 0
 # 4 heads, 20-bar windows); "small" is the model backtest.py and evaluate.py train when no
 # --model is given (runners/workflows/training/default_model.py), one member.
 MODEL_SIZES = ("design", "small")
-# the shipped 10-stock close-only panel of a checkout (not installed with the package)
-PANEL_FILE = (
-    Path(__file__).resolve().parents[2] / "tests" / "data" / "us-stocks-close-1990-2022.csv"
-)
+# the shipped 10-stock close-only panel (package data: bt_attention_lstm.models.datasets)
+PANEL_FILE = sample_path("us-stocks-close-1990-2022.csv")
 
 
 def model_config_for(size: str) -> ModelConfig:
@@ -244,11 +246,11 @@ def bench_features(df: pd.DataFrame, repeat: int) -> dict[str, float]:
     return {"features_bars_per_s": len(df) / best_time(lambda: compute_features(df), repeat)}
 
 
-def bench_latency(
+def bench_model_step(
     features: np.ndarray, artifact: Artifact, device: torch.device, cuda_graphs: bool = False
 ) -> dict[str, float]:
-    """p50 and p99 (ms) of one per-bar step (scale and push the row, run the window), and the
-    p50 of its CPU time (the same step on an idle core)."""
+    """p50 and p99 (ms) of the model's per-bar step alone (scale and push a precomputed feature
+    row, run the window), and the p50 of its CPU time (the same step on an idle core)."""
     first = warmup_bars(artifact.feature_spec)
     rows = features[first:]
     predictor = StreamingPredictor(artifact, device, cuda_graphs=cuda_graphs)
@@ -268,6 +270,26 @@ def bench_latency(
         "p50": float(np.percentile(ms, 50)),
         "p99": float(np.percentile(ms, 99)),
         "cpu_p50": float(np.percentile(cpu_ms, 50)),
+    }
+
+
+def bench_latency(
+    df: pd.DataFrame, artifact: Artifact, device: torch.device, threshold: float
+) -> dict[str, Any]:
+    """The per-bar figure: what one live bar costs end to end (``workflows.bar_latency``): the
+    streaming features, the model step and the strategy's decision, timed around the strategy's
+    bar in a ``preload=False`` run over up to ``LATENCY_BARS`` bars after the warm-up; with the
+    FeatureVector's, ModelSignal's and decision's shares (p50 each)."""
+    latency = bar_latency(df, artifact, str(device), LATENCY_BARS, threshold=threshold)
+    return {
+        "per_bar_latency_ms_p50": latency["p50"],
+        "per_bar_latency_ms_p99": latency["p99"],
+        "per_bar_cpu_ms_p50": latency["cpu_p50"],
+        "per_bar_includes_features": True,
+        "per_bar_features_ms_p50": latency["features_p50"],
+        "per_bar_signal_ms_p50": latency["signal_p50"],
+        "per_bar_decision_ms_p50": latency["decision_p50"],
+        "per_bar_bars": latency["bars"],
     }
 
 
@@ -343,18 +365,18 @@ def bench_model_paths(
 ) -> dict[str, Any]:
     features = compute_features(df).to_numpy()
     out: dict[str, Any] = {}
-    latency = bench_latency(features, artifact, device)
-    out["per_bar_latency_ms_p50"] = latency["p50"]
-    out["per_bar_latency_ms_p99"] = latency["p99"]
-    out["per_bar_cpu_ms_p50"] = latency["cpu_p50"]
+    step = bench_model_step(features, artifact, device)
+    out["per_bar_model_ms_p50"] = step["p50"]
+    out["per_bar_model_ms_p99"] = step["p99"]
     out["batched_windows_per_s"], out["batched_windows_per_cpu_s"], fp32 = bench_batched(
         features, artifact, device, repeat, torch.float32
     )
     out["strategy_threshold"] = entry_threshold(fp32)
+    out.update(bench_latency(df, artifact, device, out["strategy_threshold"]))
     out.update(bench_bf16(features, artifact, device, repeat, fp32))
     if device.type == "cuda":
         try:
-            graphs = bench_latency(features, artifact, device, cuda_graphs=True)
+            graphs = bench_model_step(features, artifact, device, cuda_graphs=True)
         except RuntimeError as exc:  # reported, not fatal: the eager figures stand
             out["cuda_graph_error"] = str(exc).splitlines()[0]
         else:
@@ -384,7 +406,7 @@ def train_child(bars: int, steps: int, device: str, size: str, panel: bool = Fal
     windows cover, float32 scaled features, windows as index views, blocks of consecutive bars
     drawn by ``epoch_blocks``); only the number of optimiser steps is capped, since the figures of
     interest are throughput and peak memory. ``panel``: the shipped 10-stock close-only panel
-    (tests/data, a checkout's) instead of ``bars`` synthetic bars.
+    (models/datasets) instead of ``bars`` synthetic bars.
     """
     from bt_attention_lstm.models.config import TrainConfig
     from bt_attention_lstm.models.data import load_price_panel
@@ -526,10 +548,14 @@ def print_table(results: dict[str, Any]) -> None:
         ("runonce_bars_per_s", "AttentionLSTMStrategy, runonce"),
         ("runonce_ratio", "runonce wall time / baseline's"),
         ("next_bars_per_s", f"AttentionLSTMStrategy, next mode ({results['next_bars']} bars)"),
-        ("per_bar_latency_ms_p50", "one ModelSignal step, p50 (ms)"),
-        ("per_bar_latency_ms_p99", "one ModelSignal step, p99 (ms)"),
-        ("per_bar_cpu_ms_p50", "one ModelSignal step, CPU time p50 (ms)"),
-        ("per_bar_latency_cuda_graph_ms_p50", "per-bar step with CUDA graphs, p50 (ms)"),
+        ("per_bar_latency_ms_p50", "one live bar: features + model + decision, p50 (ms)"),
+        ("per_bar_latency_ms_p99", "one live bar: features + model + decision, p99 (ms)"),
+        ("per_bar_cpu_ms_p50", "one live bar, CPU time p50 (ms)"),
+        ("per_bar_features_ms_p50", "  of which FeatureVector (streaming), p50 (ms)"),
+        ("per_bar_signal_ms_p50", "  of which ModelSignal step, p50 (ms)"),
+        ("per_bar_decision_ms_p50", "  of which the strategy's decision, p50 (ms)"),
+        ("per_bar_model_ms_p50", "the model step alone (precomputed rows), p50 (ms)"),
+        ("per_bar_latency_cuda_graph_ms_p50", "model step with CUDA graphs, p50 (ms)"),
         ("batched_windows_per_s", "batched path, float32"),
         ("batched_windows_per_cpu_s", "batched path, float32, per CPU-second"),
         ("batched_bf16_windows_per_s", "batched path, bf16 (opt-in)"),
@@ -612,7 +638,7 @@ def run_benchmark(args: argparse.Namespace) -> int:
             bench_next_mode(next_df, artifact, device, min(args.repeat, 2), threshold)
         )
     results.update(bench_training(args.train_bars, args.train_steps, device, args.model_size))
-    if PANEL_FILE.is_file():  # a checkout's tests/data: the 10-stock panel
+    if PANEL_FILE.is_file():  # the shipped 10-stock panel
         panel = bench_training(args.train_bars, args.train_steps, device, args.model_size, True)
         results.update({f"panel_{k}": v for k, v in panel.items()})
     results.update(idle_estimates(results, len(df)))

@@ -14,6 +14,7 @@ from bt_attention_lstm.reports.backtest_metrics import (  # noqa: F401 - re-expo
     in_sample,
     period_block,
 )
+from bt_attention_lstm.reports.rule_comparison import RuleComparison
 from bt_attention_lstm.strategies.engine import BacktestResult
 
 
@@ -50,6 +51,7 @@ def write_report(
     ppy: float,
     title: str,
     html: bool = True,
+    comparison: RuleComparison | None = None,
 ) -> Path:
     return write_backtest_report(
         out,
@@ -62,6 +64,7 @@ def write_report(
         periods_per_year=ppy,
         title=title,
         html=html,
+        comparison=comparison,
     )
 
 
@@ -123,3 +126,60 @@ def print_summary(metrics: dict[str, Any]) -> None:
         bench = metrics["benchmark"].get(key, None)
         bench_txt = _fmt(bench, pct) if key in metrics["benchmark"] else ""
         print(f"{label:<14}{_fmt(strat, pct):>12}{bench_txt:>12}")
+
+
+REPORT_FILES = ("tearsheet.html", "metrics.json", "returns.csv", "trades.csv", "chart.png")
+
+
+def open_hint(path: Path, platform: str | None = None) -> str:
+    """How to open a report file from the terminal (xdg-open, open or start) and its file://
+    URL for a browser."""
+    import sys
+
+    target = path.absolute()
+    name = platform or sys.platform
+    opener = "open" if name == "darwin" else "start" if name.startswith("win") else "xdg-open"
+    return f"{opener} {target}   (or {target.as_uri()} in a browser)"
+
+
+def _sharpe(value: object) -> str:
+    return "n/a" if value is None else f"{value:.2f}"
+
+
+def rules_line(rules: dict[str, Any]) -> str | None:
+    """The model's Sharpe beside buy-and-hold and the best simple rule, all scored alike
+    (metrics["rules"]["portfolio"]: vol-targeted positions after the same costs)."""
+    scores = rules.get("portfolio", {}).get("scores", {})
+    model, best = rules.get("model_name", "attention_lstm"), rules.get("best_rule")
+    if model not in scores or not best or best not in scores:
+        return None
+    line = f"model {_sharpe(scores[model]['sharpe'])}"
+    if "buy_and_hold" in scores:
+        line += f", buy & hold {_sharpe(scores['buy_and_hold']['sharpe'])}"
+    if best == "buy_and_hold":
+        line += " (also the best simple rule)"
+    else:
+        line += f", best simple rule {best} {_sharpe(scores[best]['sharpe'])}"
+    return f"{line}   (vol-targeted, after {rules.get('cost_bps', 0):g} bps)"
+
+
+def final_summary(metrics: dict[str, Any], path: Path) -> list[str]:
+    """The last lines of a run: trades and Sharpe beside buy-and-hold and the best simple rule,
+    where the files are, and how to open the tear sheet."""
+    strategy, bench = metrics["strategy"], metrics["benchmark"]
+    lines = [
+        "",
+        f"summary: {strategy.get('n_trades', 0)} trades, Sharpe {_sharpe(strategy.get('sharpe'))}"
+        f" as traded (buy & hold {_sharpe(bench.get('sharpe'))} on the same bars)"
+        + (", IN-SAMPLE" if metrics.get("in_sample") else ", out of sample"),
+    ]
+    beside = rules_line(metrics["rules"]) if metrics.get("rules") else None
+    if beside:
+        lines.append(f"Sharpe beside the simple rules: {beside}")
+    files = [name for name in REPORT_FILES if (path / name).is_file()]
+    lines.append(f"files: {path.absolute()}  ({', '.join(files)})")
+    if (path / "tearsheet.html").is_file():
+        lines.append(f"open the tear sheet: {open_hint(path / 'tearsheet.html')}")
+    elif (path / "chart.png").is_file():
+        lines.append(f"no tear sheet (--no-html); the chart: {open_hint(path / 'chart.png')}")
+    return lines

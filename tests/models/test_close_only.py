@@ -26,8 +26,9 @@ from bt_attention_lstm.models.data import (
 from bt_attention_lstm.models.errors import DataError
 from bt_attention_lstm.models.feature_spec import FeatureSpec
 from bt_attention_lstm.models.price_panel import classify_columns, split_source
+from tests.conftest import DATA_DIR
 
-DATA = Path(__file__).resolve().parents[1] / "data"
+DATA = DATA_DIR
 WIDE = DATA / "us-stocks-close-1990-2022.csv"
 KO_CLOSE = DATA / "ko-close-2000-2014.csv"
 SYMBOLS = ["AAPL", "AMD", "BAC", "CVX", "HD", "JNJ", "KO", "PFE", "UNH", "WMT"]

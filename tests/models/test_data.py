@@ -29,9 +29,9 @@ from bt_attention_lstm.models.data import (
     validate_ohlcv,
 )
 from bt_attention_lstm.models.errors import DataError
-from tests.conftest import REPO_ROOT
+from tests.conftest import DATA_DIR, REPO_ROOT
 
-DATA = Path(__file__).resolve().parents[1] / "data"
+DATA = DATA_DIR
 needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=f"sample data not found at {DATA}")
 
 YAHOO_HEADER = "Date,Open,High,Low,Close,Adj Close,Volume\n"

@@ -3,8 +3,6 @@ Baz et al.'s MACD against an independent pandas implementation on ORCL closes.""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -19,8 +17,9 @@ from bt_attention_lstm.models.trading_rules import (
     sma_cross,
     tsmom,
 )
+from tests.conftest import DATA_DIR
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "orcl-1995-2014.txt"
+DATA = DATA_DIR / "orcl-1995-2014.txt"
 WARMUP = {"buy_and_hold": 0, "tsmom": 252, "long_only_tsmom": 252, "macd": 346, "sma_cross": 29}
 
 

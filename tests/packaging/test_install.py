@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import DATA_DIR, REPO_ROOT, subprocess_env
+from bt_attention_lstm.models.datasets import list_samples
+from tests.conftest import REPO_ROOT, subprocess_env
 
 USER_SCRIPT = textwrap.dedent(
     """
@@ -28,16 +29,19 @@ USER_SCRIPT = textwrap.dedent(
     import strategies
     from bt_attention_lstm.strategies import AttentionLSTMStrategy
     import bt_attention_lstm.strategies as plugin_strategies
+    from bt_attention_lstm.models.datasets import sample_path
 
     assert strategies.MINE == "user strategies" and indicators.MINE == "user indicators"
     assert models.MINE == "user models"
     cerebro = bt.Cerebro()
     cerebro.adddata(bt.feeds.YahooFinanceCSVData(
-        dataname=sys.argv[2], fromdate=datetime(2002, 1, 1), todate=datetime(2003, 12, 31)))
+        dataname=sample_path("orcl-1995-2014.txt"), fromdate=datetime(2002, 1, 1),
+        todate=datetime(2003, 12, 31)))
     cerebro.broker.setcash(100_000)
     cerebro.addstrategy(AttentionLSTMStrategy, model_path=sys.argv[1], threshold=0.0)
     strategy = cerebro.run()[0]
     print("plugin at", plugin_strategies.__file__)
+    print("data at", sample_path("orcl-1995-2014.txt"))
     print("trades", len(strategy.trades), "value", round(cerebro.broker.getvalue(), 2))
     """
 )
@@ -57,7 +61,7 @@ def make_user_project(root: Path) -> Path:
 
 def run_user_backtest(python: str, project: Path, artifact: Path) -> str:
     done = subprocess.run(
-        [python, "run_backtest.py", str(artifact), str(DATA_DIR / "orcl-1995-2014.txt")],
+        [python, "run_backtest.py", str(artifact)],
         cwd=project, env=subprocess_env(), capture_output=True, text=True, timeout=300,
     )
     assert done.returncode == 0, done.stderr[-3000:]
@@ -108,6 +112,14 @@ def test_the_wheel_holds_only_the_bt_attention_lstm_namespace(wheel):
     assert "bt-lstm = bt_attention_lstm.runners.cli.main:main" in entry_points
 
 
+def test_the_wheel_ships_the_sample_data_and_its_sources(wheel):
+    with zipfile.ZipFile(wheel) as zf:
+        names = set(zf.namelist())
+    shipped = {f"bt_attention_lstm/models/datasets/{n}" for n in [*list_samples(), "README.md"]}
+    assert shipped <= names
+    assert not any(n.startswith("tests/") or "/tests/" in n for n in names)
+
+
 def test_a_wheel_install_runs_next_to_the_users_own_packages(wheel, tmp_path, tiny_artifact):
     # A new environment holding only the wheel; the heavy dependencies come from this venv's
     # site-packages through a .pth line (which does not run this venv's editable-install hook).
@@ -137,6 +149,7 @@ def test_a_wheel_install_runs_next_to_the_users_own_packages(wheel, tmp_path, ti
     project = make_user_project(tmp_path / "user-project")
     out = run_user_backtest(python, project, tiny_artifact)
     assert f"plugin at {site}/bt_attention_lstm/strategies/__init__.py" in out
+    assert f"data at {site}/bt_attention_lstm/models/datasets/orcl-1995-2014.txt" in out
     assert "trades" in out
 
 
@@ -144,6 +157,7 @@ def test_the_editable_install_runs_next_to_the_users_own_packages(tmp_path, tiny
     project = make_user_project(tmp_path / "user-project")
     out = run_user_backtest(sys.executable, project, tiny_artifact)
     assert f"plugin at {REPO_ROOT / 'strategies' / '__init__.py'}" in out
+    assert f"data at {REPO_ROOT / 'models' / 'datasets' / 'orcl-1995-2014.txt'}" in out
 
 
 def test_the_console_script_lists_and_runs_the_runners():

@@ -9,9 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from bt_attention_lstm.models.datasets import sample_dir
 from bt_attention_lstm.reports import compute_metrics, write_backtest_report
+from bt_attention_lstm.reports.rule_comparison import RuleComparison, compare_with_rules
 
-DATA_DIR = Path(__file__).resolve().parents[1] / "data"
+DATA_DIR = sample_dir()
 PPY_DAILY = 252.0
 TITLE = "Attention-LSTM & SYNTH backtest"
 BENCHMARK_NAME = "Buy and Hold"
@@ -60,9 +62,49 @@ def backtest() -> Backtest:
     return make_backtest()
 
 
+def make_comparison(backtest: Backtest) -> RuleComparison:
+    """The model (its signal as the position) beside the simple rules on the backtest's price:
+    what ``bt-lstm backtest`` passes to the writer. On 300 bars TSMOM and MACD are still
+    warming up (flat), which exercises the pages' n/a cells."""
+    return compare_with_rules(
+        {"SYNTH": backtest.price},
+        {"SYNTH": backtest.confidence.clip(-1.0, 1.0)},
+        start=backtest.price.index[0],
+    )
+
+
 @pytest.fixture(scope="session")
-def report_dir(backtest: Backtest, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A full report, tear sheet included, written once for every test that reads it."""
+def comparison(backtest: Backtest) -> RuleComparison:
+    return make_comparison(backtest)
+
+
+@pytest.fixture(scope="session")
+def flat_report_dir(backtest: Backtest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A full report of a strategy that never traded (returns all 0, no trades, no rule
+    comparison): the case whose tear sheet showed "%" cells and a 1.0% risk of ruin."""
+    returns = backtest.returns.assign(strategy=0.0)
+    trades = backtest.trades.iloc[0:0]
+    out = tmp_path_factory.mktemp("flat") / "run"
+    return write_backtest_report(
+        out,
+        returns=returns,
+        trades=trades,
+        metrics=compute_metrics(returns, trades, 0.0, PPY_DAILY),
+        price=backtest.price,
+        edge=backtest.confidence * 0.1,
+        threshold=backtest.threshold,
+        periods_per_year=PPY_DAILY,
+        title="flat: no trades",
+        benchmark_name=BENCHMARK_NAME,
+    )
+
+
+@pytest.fixture(scope="session")
+def report_dir(
+    backtest: Backtest, comparison: RuleComparison, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """A full report, tear sheet and the plugin's pages included, written once for every test
+    that reads it."""
     metrics = compute_metrics(backtest.returns, backtest.trades, 0.5, PPY_DAILY)
     out = tmp_path_factory.mktemp("reports") / "run"
     return write_backtest_report(
@@ -76,4 +118,5 @@ def report_dir(backtest: Backtest, tmp_path_factory: pytest.TempPathFactory) -> 
         periods_per_year=PPY_DAILY,
         title=TITLE,
         benchmark_name=BENCHMARK_NAME,
+        comparison=comparison,
     )

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -24,8 +23,9 @@ from bt_attention_lstm.reports.rule_comparison import (
     verdict_line,
 )
 from bt_attention_lstm.reports.strategy_score import StrategyScore
+from tests.conftest import DATA_DIR
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "orcl-1995-2014.txt"
+DATA = DATA_DIR / "orcl-1995-2014.txt"
 VT = VolTarget(target_vol=0.15, max_leverage=2.0, periods_per_year=252.0)
 ROWS = ["attention_lstm", *RULES]
 

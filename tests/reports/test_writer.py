@@ -143,3 +143,15 @@ def test_written_metrics_equal_the_computed_ones(report_dir: Path, backtest: Bac
         for key, value in values.items():
             assert written[side][key] == value or (value is None and written[side][key] is None)
             assert not (isinstance(value, float) and math.isnan(value))
+
+
+def test_new_run_dir_defaults_to_the_runs_root_not_the_working_directory(
+    tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    path = new_run_dir()
+    assert path.parent == tmp_path / "data" / "bt-attention-lstm" / "runs"
+    assert path.name.startswith("report-")
+    monkeypatch.setenv("XDG_DATA_HOME", "relative/ignored")
+    assert new_run_dir().parent == Path.home() / ".local/share/bt-attention-lstm/runs"

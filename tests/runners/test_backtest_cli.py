@@ -37,8 +37,19 @@ def check_schema(metrics: dict) -> None:  # type: ignore[type-arg]
 
 def test_default_run_is_out_of_sample_and_cached(tmp_path: Path) -> None:
     cache = tmp_path / "cache"
-    first = backtest("--out", str(tmp_path / "r1"), "--quiet", cache=cache)
+    first = backtest("--out", str(tmp_path / "r1"), cache=cache)
     assert first.returncode == 0, first.stderr
+    # it explains itself: where it writes, then what it will do and about how long, then one
+    # bar per stage with a total, never the trainer's bar per fit ("fold 1", ...)
+    lines = first.stdout.splitlines()
+    assert lines[0] == f"writing to {tmp_path / 'r1'}"
+    assert lines[1].startswith("plan: no --model given: train a small model on the first 60% "
+                               "of the built-in synthetic market (2400 of 4000 daily bars; ")
+    assert "then backtest it on the last 1600 bars" in lines[1]
+    assert "training the model: 100%" in first.stderr and "| 4/4 " in first.stderr
+    assert "backtest: 100%" in first.stderr and "| 1600/1600 " in first.stderr
+    assert "fold 1" not in first.stderr
+    assert "open the tear sheet: xdg-open " in first.stdout or sys.platform != "linux"
     assert {p.name for p in (tmp_path / "r1").iterdir()} == OUTPUTS
     metrics = json.loads((tmp_path / "r1" / "metrics.json").read_text())
     check_schema(metrics)
@@ -58,6 +69,7 @@ def test_default_run_is_out_of_sample_and_cached(tmp_path: Path) -> None:
     second = backtest("--out", str(tmp_path / "r2"), "--no-html", "--quiet", cache=cache)
     assert second.returncode == 0, second.stderr
     assert "cached" in second.stdout  # the default model was reused, not retrained
+    assert "plan:" not in second.stdout and "%|" not in second.stderr  # --quiet
     again = json.loads((tmp_path / "r2" / "metrics.json").read_text())
     assert again["strategy"] == metrics["strategy"]
 

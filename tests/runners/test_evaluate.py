@@ -41,7 +41,7 @@ from bt_attention_lstm.runners.workflows.evaluation.trading_baselines import (
 )
 from bt_attention_lstm.runners.workflows.training.default_model import DEFAULT_TRAIN_CONFIG
 from bt_attention_lstm.strategies.engine import BrokerConfig
-from tests.conftest import REPO_ROOT, subprocess_env
+from tests.conftest import DATA_DIR, REPO_ROOT, subprocess_env
 from tests.runners.conftest import TINY_MODEL
 
 NO_COSTS = BrokerConfig(commission=0.0, slippage=0.0)
@@ -70,7 +70,7 @@ def test_an_unknown_synthetic_name_is_a_data_error(spec):
 
 
 def test_a_file_loads_by_path():
-    name, df = load_dataset(str(REPO_ROOT / "tests" / "data" / "orcl-1995-2014.txt"))
+    name, df = load_dataset(str(DATA_DIR / "orcl-1995-2014.txt"))
     assert name == "orcl-1995-2014.txt" and len(df) == 5036
 
 

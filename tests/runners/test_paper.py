@@ -10,6 +10,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from bt_attention_lstm.indicators.features import warmup_bars
+from bt_attention_lstm.models.artifact import load_artifact
 from bt_attention_lstm.models.data import load_ohlcv
 from bt_attention_lstm.runners.workflows.paper import PaperConfig, run_paper
 from bt_attention_lstm.strategies.engine import BrokerConfig, run_backtest
@@ -30,18 +32,26 @@ def test_paper_runs_as_the_readme_says_and_writes_its_report(
     tmp_path: Path, tiny_artifact: Path,
 ) -> None:
     out = tmp_path / "paper"
-    # The README's command, with the tiny model in place of models/output/orcl.
+    # The README's command, with the tiny model in place of the ORCL one: no --backfill, so
+    # the model's own need (warm-up + sequence length + the settling margin), and no warning.
     run = paper("--data", str(ORCL_PATH), "--model", str(tiny_artifact), "--start", "2008-03-24",
-                "--backfill", "450", "--no-html", "--out", str(out))
+                "--no-html", "--out", str(out))
     assert run.returncode == 0, run.stderr
+    assert "WARNING" not in run.stderr, run.stderr
     for name in ("metrics.json", "returns.csv", "trades.csv", "chart.png", "state.json",
                  "decisions.jsonl"):
         assert (out / name).is_file(), name
     metrics = json.loads((out / "metrics.json").read_text())
     df = load_ohlcv(ORCL_PATH).loc["2008-03-24":]
-    assert metrics["paper"]["live_start"] == str(df.index[450]) == "2010-01-04 00:00:00"
+    from bt_attention_lstm.runners.workflows.paper import needed_backfill
+
+    backfill = needed_backfill(load_artifact(tiny_artifact))
+    assert backfill == warmup_bars() + 10 + 100  # the tiny model reads 10-bar windows
+    assert metrics["paper"]["live_start"] == str(df.index[backfill])
+    assert metrics["paper"]["backfill_bars"] == backfill
+    assert pd.Timestamp(metrics["paper"]["live_start"]) > pd.Timestamp("2010-01-01")
     assert metrics["paper"]["orders_on_backfill"] == 0
-    assert metrics["period"]["bars"] == len(df) - 450
+    assert metrics["period"]["bars"] == len(df) - backfill
     records = [json.loads(line) for line in (out / "decisions.jsonl").read_text().splitlines()]
     assert {r["status"] for r in records if r["action"] != "order"} == {"DELAYED", "LIVE"}
     assert json.loads((out / "state.json").read_text())["format"] == 1

@@ -12,7 +12,7 @@ import pytest
 from bt_attention_lstm.models.artifact import load_artifact
 from tests.conftest import REPO_ROOT, subprocess_env
 
-ORCL_ARG = "tests/data/orcl-1995-2014.txt"
+ORCL_ARG = "models/datasets/orcl-1995-2014.txt"
 TINY = [
     "--hidden",
     "16",
@@ -127,7 +127,7 @@ def test_the_artifact_written_by_train_loads(trained):
 # -- bad input ---------------------------------------------------------------------------------
 
 BAD = {
-    "missing_file": (["--data", "tests/data/no-such-file.txt"], "not found"),
+    "missing_file": (["--data", "models/datasets/no-such-file.txt"], "not found"),
     "cuda_without_gpu": (["--data", ORCL_ARG, "--end", "2000-12-31", "--device", "cuda"], "cuda"),
     "zero_epochs": (["--data", ORCL_ARG, "--epochs", "0"], "epochs"),
     "range_without_bars": (["--data", ORCL_ARG, "--start", "2030-01-01"], "no bars"),

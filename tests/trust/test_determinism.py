@@ -13,7 +13,7 @@ from bt_attention_lstm.models.synthetic import synthetic_market
 from tests.conftest import REPO_ROOT, TINY_MODEL, TINY_RANGE, TINY_TRAIN, subprocess_env
 from tests.trust.conftest import train_tiny
 
-ORCL_ARG = "tests/data/orcl-1995-2014.txt"
+ORCL_ARG = "models/datasets/orcl-1995-2014.txt"
 REPORT_FILES = ("metrics.json", "trades.csv", "returns.csv")
 # train.py flags spelling out tests.conftest's TINY_MODEL / TINY_TRAIN
 TINY_FLAGS = [

@@ -22,7 +22,7 @@ from bt_attention_lstm.strategies import AttentionLSTMStrategy
 from bt_attention_lstm.strategies.engine import pandas_feed
 from tests.conftest import REPO_ROOT, subprocess_env
 
-ORCL_ARG = "tests/data/orcl-1995-2014.txt"
+ORCL_ARG = "models/datasets/orcl-1995-2014.txt"
 TINY = ["--hidden", "8", "--layers", "1", "--heads", "1", "--seq-len", "10", "--folds", "2",
         "--device", "cpu"]
 LOG_RECORD = re.compile(r"^(DEBUG|INFO) \S+: ")
@@ -83,7 +83,7 @@ def train_runs(tmp_path_factory) -> dict[str, Finished]:
     finished = {}
     try:
         for name in ("SIGINT", "SIGTERM"):
-            seen = wait_for_progress(procs[name], b"fold 1")
+            seen = wait_for_progress(procs[name], b"training")
             time.sleep(1.0)  # well inside the training loop
             procs[name].send_signal(getattr(signal, name))
             _, rest = procs[name].communicate(timeout=60)

@@ -18,6 +18,7 @@ from typing import Any
 import backtrader as bt
 import pandas as pd
 
+from bt_attention_lstm.indicators.features import warmup_bars
 from bt_attention_lstm.models.artifact import Artifact
 from bt_attention_lstm.models.errors import ConfigError, DataError
 from bt_attention_lstm.strategies.attention_lstm import AttentionLSTMStrategy
@@ -29,9 +30,17 @@ from bt_attention_lstm.strategies.engine import (
     collect_result,
 )
 from bt_attention_lstm.strategies.live_feed import LiveReplayFeed
+from bt_attention_lstm.strategies.live_gate import WARMUP_MARGIN
 from bt_attention_lstm.strategies.paper_broker import PaperBroker
 
 logger = logging.getLogger(__name__)
+
+
+def needed_backfill(artifact: Artifact) -> int:
+    """Bars of history a live feed must send before LIVE for ``artifact`` to trade as it does in
+    a backtest: the model's minperiod (feature warm-up + sequence length) plus the bars its
+    smoothed features need to settle, the count the feed gate warns below."""
+    return warmup_bars(artifact.feature_spec) + artifact.seq_len + WARMUP_MARGIN
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ import hashlib
 import json
 import logging
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,10 @@ from bt_attention_lstm.models.feature_spec import FeatureSpec
 from bt_attention_lstm.models.network import ModelConfig
 from bt_attention_lstm.models.training import TrainConfig
 from bt_attention_lstm.runners.workflows.training.pipeline import min_training_bars, train_and_save
+from bt_attention_lstm.runners.workflows.training.progress import (
+    estimate_training_seconds,
+    training_bar,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -71,26 +76,60 @@ def split_point(df: pd.DataFrame, train_fraction: float) -> int:
     return int(len(df) * train_fraction)
 
 
+@dataclass(frozen=True)
+class DefaultModelPlan:
+    """What ``default_model`` will do, known before it does it (for the runner's plan line)."""
+
+    path: Path  # the cache directory of this data, split and configuration
+    cached: bool  # a model is already there: no training
+    train_bars: int  # bars it trains on (the first ``train_fraction`` of the data)
+    oos_start: pd.Timestamp  # the first bar after them: where trading starts
+    folds: int  # outer CV folds of the training (then one final fit)
+    seconds: float  # rough training time on this machine (0 when cached)
+
+
+def _default_config(device: str) -> TrainConfig:
+    return TrainConfig(**{**DEFAULT_TRAIN_CONFIG.to_dict(), "device": device})
+
+
+def default_model_plan(df: pd.DataFrame, train_fraction: float, device: str) -> DefaultModelPlan:
+    """The default model's cache path for ``df`` and whether it is there (nothing is trained)."""
+    from bt_attention_lstm.models.device import resolve_device
+
+    config = _default_config(device)
+    cut = split_point(df, train_fraction)
+    _check_training_bars(cut, default_model_config(), config)
+    path = cache_root() / cache_key(df.iloc[:cut], default_model_config(), config)
+    cached = path.is_dir()  # written atomically: a directory there is a whole artifact
+    seconds = 0.0 if cached else estimate_training_seconds(cut, resolve_device(device).type)
+    return DefaultModelPlan(path, cached, cut, df.index[cut], config.folds, seconds)
+
+
 def default_model(
     df: pd.DataFrame, train_fraction: float, device: str, progress: bool
 ) -> tuple[Artifact, pd.Timestamp, bool]:
-    """(artifact, first out-of-sample bar, whether it came from the cache)."""
-    config = TrainConfig(**{**DEFAULT_TRAIN_CONFIG.to_dict(), "device": device})
+    """(artifact, first out-of-sample bar, whether it came from the cache). ``progress``: one
+    bar over the training's fits (``training.progress.training_bar``)."""
+    config = _default_config(device)
     cut = split_point(df, train_fraction)
     artifact, cached = cached_model(df.iloc[:cut], default_model_config(), config, progress)
     return artifact, df.index[cut], cached
+
+
+def _check_training_bars(bars: int, model_config: ModelConfig, config: TrainConfig) -> None:
+    needed = min_training_bars(model_config, config)
+    if bars < needed:
+        raise DataError(
+            f"the training part ({bars} bars) needs at least {needed} bars: use more "
+            "data, a larger --train-fraction, or --model DIR"
+        )
 
 
 def cached_model(
     train_df: pd.DataFrame, model_config: ModelConfig, config: TrainConfig, progress: bool
 ) -> tuple[Artifact, bool]:
     """(artifact trained on ``train_df`` with these configurations, whether it was cached)."""
-    needed = min_training_bars(model_config, config)
-    if len(train_df) < needed:
-        raise DataError(
-            f"the training part ({len(train_df)} bars) needs at least {needed} bars: use more "
-            "data, a larger --train-fraction, or --model DIR"
-        )
+    _check_training_bars(len(train_df), model_config, config)
     path = cache_root() / cache_key(train_df, model_config, config)
     if path.is_dir():
         try:
@@ -106,5 +145,6 @@ def cached_model(
         train_df.index[-1].date(),
         config.seed,
     )
-    train_and_save([train_df], model_config, config, path, progress=progress)
+    with training_bar(config, progress, desc="training the model"):
+        train_and_save([train_df], model_config, config, path, progress=False)
     return load_artifact(path), False

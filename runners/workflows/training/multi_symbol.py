@@ -20,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from bt_attention_lstm.models.data import load_ohlcv, wide_symbols
+from bt_attention_lstm.models.datasets import resolve_source
 from bt_attention_lstm.models.errors import DataError
 from bt_attention_lstm.models.price_panel import source_spec
 from bt_attention_lstm.models.training import Segment, TrainConfig
@@ -38,7 +39,8 @@ def expand_data_paths(paths: Sequence[str]) -> list[str]:
     order; other values (files, ``path#SYMBOL`` specs, paths that do not exist) stay as given.
     """
     out: list[str] = []
-    for raw in paths:
+    for given in paths:
+        raw = resolve_source(given)  # sample:FILE is a shipped file
         path = Path(raw)
         if path.is_dir():
             files = sorted(

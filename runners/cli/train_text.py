@@ -1,0 +1,68 @@
+"""What ``bt-lstm train`` prints: its plan line, the nested CV table and the next command."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from bt_attention_lstm.models.config import ModelConfig, TrainConfig
+    from bt_attention_lstm.models.position_training import PositionTrainingResult
+    from bt_attention_lstm.models.training import TrainingResult
+
+
+def fold_table_lines(result: TrainingResult | PositionTrainingResult) -> list[str]:
+    """The nested CV table (model and baselines), the WARNING verdict, and the final model."""
+    from bt_attention_lstm.runners.workflows.training.cv_report import (
+        cv_table_lines,
+        warning_lines,
+    )
+
+    summary = result.cv_summary()
+    lines = ["", *cv_table_lines(summary), *warning_lines(summary)]
+    k = len(result.members)
+    if summary.get("objective") == "sharpe":
+        members = f"{k} members, positions averaged; " if k > 1 else ""
+        lines.append(
+            f"final model: a position head, {members}trained on every window for "
+            f"{result.final_epochs} epoch(s) (median of the inner choices)"
+        )
+        return lines
+    members = f"{k} members, probabilities averaged; " if k > 1 else ""
+    calibration = "/".join(sorted(set(summary["final_calibration"])))
+    lines.append(
+        f"final model: {members}trained on every window for {result.final_epochs} epoch(s) "
+        f"(median of the inner choices); calibration ({calibration}) fitted on the folds' "
+        "out-of-fold logits"
+    )
+    return lines
+
+
+def plan_line(
+    frames: list[pd.DataFrame], model_config: ModelConfig, config: TrainConfig
+) -> str:
+    """What train is about to do, in one line."""
+    names = ", ".join(Path(str(df.attrs.get("source", "data"))).name for df in frames[:3])
+    names += f" and {len(frames) - 3} more" if len(frames) > 3 else ""
+    bars = sum(len(df) for df in frames)
+    start = min(df.index[0] for df in frames).date()
+    end = max(df.index[-1] for df in frames).date()
+    return (
+        f"plan: train an AttentionLSTM ({config.objective} objective; hidden "
+        f"{model_config.hidden} x {model_config.layers} layers, {model_config.seq_len}-bar "
+        f"windows) on {bars} bars of {names} ({start} .. {end}): {config.folds} cross-validation "
+        f"folds beside the baselines, then the final fit, each up to {config.epochs} epochs with "
+        "early stopping"
+    )
+
+
+def data_flags(args: argparse.Namespace) -> str:
+    """The data flags to repeat to backtest a model trained on one source."""
+    if args.symbol:
+        return f" --symbol {args.symbol}"
+    if args.data:
+        return f" --data {args.data[0]}" if len(args.data) == 1 else " --data FILE"
+    return ""
