@@ -22,7 +22,7 @@ def test_the_readme_holds_the_generated_params_table():
 
 def test_every_param_has_a_documented_default_equal_to_the_code():
     documented = documented_params()
-    for name, value in AttentionLSTMStrategy.params._getitems():
+    for name, _value in AttentionLSTMStrategy.params._getitems():
         assert name in documented, name
     table = params_table()
     assert table.count("\n") == len(AttentionLSTMStrategy.params._getitems()) + 1
