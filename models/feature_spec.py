@@ -117,6 +117,21 @@ class FeatureSpec:
         return self.version >= 2
 
     @property
+    def inputs_need_ohlcv(self) -> bool:
+        """Whether the model's inputs read high, low or volume (ta-v1's do); ta-v2's read closes
+        only, so close-only data trains and trades the same model as OHLCV bars."""
+        return not self.has_trend_features
+
+    def data_mismatch(self, trained_close_only: bool, data_close_only: bool) -> str | None:
+        """Why a model trained on one kind of bars cannot read the other, or None."""
+        if not self.inputs_need_ohlcv or trained_close_only == data_close_only:
+            return None
+        trained = "closes only" if trained_close_only else "OHLCV bars"
+        given = "closes only" if data_close_only else "OHLCV bars"
+        return (f"the model's {self.feature_set} inputs read high, low and volume: it was trained "
+                f"on {trained} and cannot read {given}; retrain it on this data")
+
+    @property
     def line_names(self) -> tuple[str, ...]:
         """Every feature computed for this spec (a FeatureVector fills these lines): the
         model's inputs, the ta-v1 features the strategy reads and, for ta-v2, ``ex_ante_vol``.

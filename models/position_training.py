@@ -52,7 +52,9 @@ from bt_attention_lstm.models.training import (
     MEMBER_SEED_STRIDE,
     Segment,
     WindowSamples,
+    adamw,
     deterministic_torch,
+    seeded_model,
     time_str,
 )
 from bt_attention_lstm.models.vol_targeting import VolTarget, ex_ante_vol
@@ -270,6 +272,28 @@ def epoch_blocks(
     return chosen
 
 
+def sharpe_step(
+    model: AttentionLSTM, optimizer: torch.optim.Optimizer, loss_fn: SharpeLoss,
+    windows: WindowBatches, targets: PanelTargets, group: Sequence[np.ndarray],
+    grad_clip: float, device: torch.device,
+) -> float:
+    """One optimiser step on a batch of blocks (cut to the shortest); returns the loss. A
+    non-finite loss takes no step (the caller decides what it means)."""
+    length = min(len(g) for g in group)
+    rows = np.stack([g[:length] for g in group])  # (blocks, length) feature rows
+    x = windows.windows_ending_at(rows.reshape(-1)).to(device)
+    sigma = torch.from_numpy(targets.sigma[rows]).float().to(device)
+    nxt = torch.from_numpy(targets.next_return[rows]).float().to(device)
+    optimizer.zero_grad(set_to_none=True)
+    loss = loss_fn(model.position(x).reshape(rows.shape), sigma, nxt)
+    if not torch.isfinite(loss):
+        return float(loss.item())
+    loss.backward()
+    nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+    optimizer.step()
+    return float(loss.item())
+
+
 class SharpeLoss(nn.Module):
     """Negative annualised Sharpe of vol-scaled positions after a turnover cost, over a batch of
     (blocks, block_len) consecutive bars."""
@@ -435,13 +459,10 @@ class PositionTrainer:
 
     # -- pieces -----------------------------------------------------------------------------
     def _new_model(self, seed: int) -> AttentionLSTM:
-        torch.manual_seed(seed)
-        return AttentionLSTM(self.model_config).to(self.device)
+        return seeded_model(self.model_config, seed, self.device)
 
     def _optimizer(self, model: nn.Module) -> torch.optim.Optimizer:
-        return torch.optim.AdamW(
-            model.parameters(), lr=self.config.lr, weight_decay=self.config.weight_decay
-        )
+        return adamw(model, self.config)
 
     def _train_epoch(
         self, model: AttentionLSTM, optimizer: torch.optim.Optimizer, scaled: np.ndarray,
@@ -456,23 +477,14 @@ class PositionTrainer:
         total, count = 0.0, 0
         for b in range(0, len(blocks), per_batch):
             group = blocks[b : b + per_batch]
-            length = min(len(g) for g in group)
-            rows = np.stack([g[:length] for g in group])  # (blocks, length) feature rows
-            x = windows.windows_ending_at(rows.reshape(-1)).to(self.device)
-            sigma = torch.from_numpy(targets.sigma[rows]).float().to(self.device)
-            nxt = torch.from_numpy(targets.next_return[rows]).float().to(self.device)
-            optimizer.zero_grad(set_to_none=True)
-            position = model.position(x).reshape(rows.shape)
-            loss = loss_fn(position, sigma, nxt)
-            if not torch.isfinite(loss):
+            loss = sharpe_step(model, optimizer, loss_fn, windows, targets, group,
+                               self.config.grad_clip, self.device)
+            if not math.isfinite(loss):
                 raise TrainingError(
-                    f"training diverged in {where}: loss became {loss.item()}; lower --lr or "
+                    f"training diverged in {where}: loss became {loss}; lower --lr or "
                     "check the data"
                 )
-            loss.backward()
-            nn.utils.clip_grad_norm_(model.parameters(), self.config.grad_clip)
-            optimizer.step()
-            total += float(loss.item()) * len(group)
+            total += loss * len(group)
             count += len(group)
         return total / max(count, 1)
 

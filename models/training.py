@@ -423,13 +423,10 @@ class Trainer:
 
     # -- pieces ---------------------------------------------------------------------------
     def _new_model(self, seed: int) -> AttentionLSTM:
-        torch.manual_seed(seed)
-        return AttentionLSTM(self.model_config).to(self.device)
+        return seeded_model(self.model_config, seed, self.device)
 
     def _optimizer(self, model: nn.Module) -> torch.optim.Optimizer:
-        return torch.optim.AdamW(
-            model.parameters(), lr=self.config.lr, weight_decay=self.config.weight_decay
-        )
+        return adamw(model, self.config)
 
     def _criterion(self, train_labels: np.ndarray) -> nn.Module:
         counts = np.bincount(train_labels, minlength=len(CLASS_NAMES)).astype(np.float64)
@@ -509,6 +506,17 @@ class Trainer:
             correct += int((logits.argmax(dim=1) == y).sum())
             count += len(y)
         return loss_sum / max(count, 1), correct / max(count, 1)
+
+
+def seeded_model(config: ModelConfig, seed: int, device: torch.device) -> AttentionLSTM:
+    """A new network whose initial weights depend on ``seed`` alone."""
+    torch.manual_seed(seed)
+    return AttentionLSTM(config).to(device)
+
+
+def adamw(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    """The optimiser every trainer uses: AdamW at ``config.lr`` and ``config.weight_decay``."""
+    return torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
 
 
 def time_str(ns: int) -> str:

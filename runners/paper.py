@@ -25,6 +25,7 @@ from bt_attention_lstm.runners.cli.common import (
     add_data_args,
     add_out_arg,
     check_bar_size,
+    check_data_kind,
     check_date_range,
     load_frames,
     logging_from_args,
@@ -96,6 +97,7 @@ def main() -> int:
     df = load_frames(args)[0]
     artifact = load_artifact(args.model)
     check_bar_size(artifact.meta, df, args.allow_timeframe_mismatch)
+    check_data_kind(artifact, df)
     if args.backfill is None:
         args.backfill = needed_backfill(artifact)
     df = require_bars(df, args.backfill + 2, "--backfill + two live bars")

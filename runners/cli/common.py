@@ -25,6 +25,8 @@ from bt_attention_lstm.runners.cli.outputs import default_run_dir, out_help
 if TYPE_CHECKING:
     import pandas as pd
 
+    from bt_attention_lstm.models.artifact import Artifact
+
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE = 0, 1, 2
 FORMATS = ("auto", "yahoo", "btcsv", "generic", "parquet", "close", "wide")
 TIMEFRAMES = ("1min", "5min", "15min", "30min", "1h", "4h", "1d", "1w")
@@ -159,6 +161,16 @@ def add_data_args(
     )
 
 
+def check_data_kind(artifact: Artifact, df: pd.DataFrame) -> None:
+    """Refuse (ConfigError, exit 2) close-only data for a model whose inputs read high, low or
+    volume, or OHLCV bars for such a model trained on closes only."""
+    problem = artifact.feature_spec.data_mismatch(
+        bool(artifact.meta.get("close_only", False)), bool(df.attrs.get("close_only", False))
+    )
+    if problem is not None:
+        raise ConfigError(problem)
+
+
 def check_bar_size(meta: dict[str, object], df: pd.DataFrame, allow: bool) -> None:
     """Refuse (ConfigError, exit 2) data whose bar size is not the model's, unless allowed."""
     from bt_attention_lstm.models.bar_size import bar_size_mismatch
@@ -220,6 +232,7 @@ def add_out_arg(
 def check_date_range(args: argparse.Namespace) -> None:
     """--start/--end must be ISO dates, and --start must not come after --end."""
     import pandas as pd
+
 
     stamps = {}
     for flag in ("start", "end"):

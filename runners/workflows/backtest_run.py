@@ -21,7 +21,12 @@ from bt_attention_lstm.indicators.features import warmup_bars
 from bt_attention_lstm.models.artifact import Artifact, load_artifact
 from bt_attention_lstm.models.data import infer_timeframe, periods_per_year, select_range
 from bt_attention_lstm.reports.rule_comparison import RuleComparison
-from bt_attention_lstm.runners.cli.common import check_bar_size, load_frames, require_bars
+from bt_attention_lstm.runners.cli.common import (
+    check_bar_size,
+    check_data_kind,
+    load_frames,
+    require_bars,
+)
 from bt_attention_lstm.runners.workflows.evaluation.beside_rules import model_beside_rules
 from bt_attention_lstm.runners.workflows.reporting import build_metrics, write_report
 from bt_attention_lstm.runners.workflows.training.default_model import (
@@ -90,6 +95,7 @@ def prepare(args: argparse.Namespace) -> Prepared:
     if args.model:
         artifact = load_artifact(args.model)
         check_bar_size(artifact.meta, df, args.allow_timeframe_mismatch)
+        check_data_kind(artifact, df)
         start = pd.Timestamp(trade_from) if trade_from else df.index[0]
         needed = warmup_bars(artifact.feature_spec) + artifact.seq_len + 1
         df = require_bars(df, needed, "feature warm-up + sequence length + bars to trade")

@@ -415,8 +415,9 @@ def train_child(bars: int, steps: int, device: str, size: str, panel: bool = Fal
         PositionTrainer,
         SharpeLoss,
         epoch_blocks,
+        sharpe_step,
     )
-    from bt_attention_lstm.models.training import WindowSamples
+    from bt_attention_lstm.models.training import WindowSamples, adamw, seeded_model
     from bt_attention_lstm.models.vol_targeting import VolTarget
     from bt_attention_lstm.models.windows import WindowBatches
     from bt_attention_lstm.runners.workflows.training.pipeline import segment_of
@@ -434,10 +435,8 @@ def train_child(bars: int, steps: int, device: str, size: str, panel: bool = Fal
         scaler.transform(samples.features), samples.labels, samples.ends, samples.seq_len
     )
     trainer = PositionTrainer(model_config, config, progress=False)
-    torch.manual_seed(config.seed)
-    model = AttentionLSTM(trainer.model_config).to(trainer.device).train()
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr,
-                                  weight_decay=config.weight_decay)
+    model = seeded_model(trainer.model_config, config.seed, trainer.device).train()
+    optimizer = adamw(model, config)
     loss_fn = SharpeLoss(VolTarget(periods_per_year=targets.periods_per_year),
                          config.cost_bps / 1e4)
     rng = np.random.default_rng(config.seed)
@@ -452,17 +451,9 @@ def train_child(bars: int, steps: int, device: str, size: str, panel: bool = Fal
             if step == warmup + steps:
                 break
             group = blocks[b : b + per_batch]
-            length = min(len(g) for g in group)
-            rows = np.stack([g[:length] for g in group])
-            x = windows.windows_ending_at(rows.reshape(-1)).to(trainer.device)
-            sigma = torch.from_numpy(targets.sigma[rows]).float().to(trainer.device)
-            nxt = torch.from_numpy(targets.next_return[rows]).float().to(trainer.device)
-            optimizer.zero_grad(set_to_none=True)
-            loss = loss_fn(model.position(x).reshape(rows.shape), sigma, nxt)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-            optimizer.step()
-            seen += rows.size
+            sharpe_step(model, optimizer, loss_fn, windows, targets, group, config.grad_clip,
+                        trainer.device)
+            seen += len(group) * min(len(g) for g in group)
             step += 1
     elapsed = time.perf_counter() - start
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux

@@ -347,3 +347,15 @@ def test_a_close_only_frame_has_finite_features_after_the_warm_up():
     if "ret_1" in feats:
         np.testing.assert_allclose(after["ret_1"].to_numpy(), np.diff(np.log(c))[warm - 1:],
                                    rtol=1e-12)
+
+
+def test_a_model_whose_inputs_read_high_low_refuses_the_other_kind_of_bars():
+    from bt_attention_lstm.models.feature_spec import FeatureSpec, v1_spec
+
+    assert FeatureSpec().data_mismatch(trained_close_only=False, data_close_only=True) is None
+    assert FeatureSpec().data_mismatch(trained_close_only=True, data_close_only=False) is None
+    v1 = v1_spec()
+    assert v1.data_mismatch(trained_close_only=False, data_close_only=False) is None
+    problem = v1.data_mismatch(trained_close_only=False, data_close_only=True)
+    assert problem is not None and "cannot read closes only" in problem
+    assert "trained on closes only" in (v1.data_mismatch(True, False) or "")

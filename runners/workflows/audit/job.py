@@ -21,6 +21,7 @@ from bt_attention_lstm.models.errors import ConfigError, DataError
 from bt_attention_lstm.reports import dumps_strict
 from bt_attention_lstm.runners.cli.common import (
     check_bar_size,
+    check_data_kind,
     load_frames,
     require_bars,
 )
@@ -64,6 +65,7 @@ def load_data(args: argparse.Namespace, artifact: Artifact) -> tuple[pd.DataFram
     df = load_frames(args)[0]
     args.start = trade_from
     check_bar_size(artifact.meta, df, args.allow_timeframe_mismatch)
+    check_data_kind(artifact, df)
     traded = select_range(df, trade_from, None) if trade_from else df
     needed = warmup_bars(artifact.feature_spec) + artifact.seq_len + 1
     df = require_bars(df, needed, "feature warm-up + sequence length + bars to trade")
