@@ -360,6 +360,24 @@ def bench_bf16(
     return out
 
 
+# float32 on two devices: different kernels and summation orders, the parity bound of ModelSignal
+CUDA_PARITY_TOLERANCE = 1e-5
+
+
+def cuda_cpu_parity(
+    features: np.ndarray, artifact: Artifact, device: torch.device, on_device: np.ndarray
+) -> dict[str, Any]:
+    """The largest |position| difference (p_up - p_down: the position of a position head)
+    between the batched path on the GPU and on the CPU, over every window of the history."""
+    first = warmup_bars(artifact.feature_spec) + artifact.seq_len - 1
+    cpu = BatchedPredictor(artifact, torch.device("cpu")).probabilities(
+        features, first, features.shape[0]
+    )
+    diff = float(np.abs((on_device[:, 2] - on_device[:, 0]) - (cpu[:, 2] - cpu[:, 0])).max())
+    return {"cuda_cpu_position_max_abs_diff": diff,
+            "cuda_cpu_parity_ok": diff <= CUDA_PARITY_TOLERANCE}
+
+
 def bench_model_paths(
     df: pd.DataFrame, artifact: Artifact, device: torch.device, repeat: int
 ) -> dict[str, Any]:
@@ -375,6 +393,7 @@ def bench_model_paths(
     out.update(bench_latency(df, artifact, device, out["strategy_threshold"]))
     out.update(bench_bf16(features, artifact, device, repeat, fp32))
     if device.type == "cuda":
+        out.update(cuda_cpu_parity(features, artifact, device, fp32))
         try:
             graphs = bench_model_step(features, artifact, device, cuda_graphs=True)
         except RuntimeError as exc:  # reported, not fatal: the eager figures stand
@@ -547,6 +566,7 @@ def print_table(results: dict[str, Any]) -> None:
         ("per_bar_decision_ms_p50", "  of which the strategy's decision, p50 (ms)"),
         ("per_bar_model_ms_p50", "the model step alone (precomputed rows), p50 (ms)"),
         ("per_bar_latency_cuda_graph_ms_p50", "model step with CUDA graphs, p50 (ms)"),
+        ("cuda_cpu_position_max_abs_diff", "max |position on the GPU - on the CPU|, batched"),
         ("batched_windows_per_s", "batched path, float32"),
         ("batched_windows_per_cpu_s", "batched path, float32, per CPU-second"),
         ("batched_bf16_windows_per_s", "batched path, bf16 (opt-in)"),
@@ -559,6 +579,8 @@ def print_table(results: dict[str, Any]) -> None:
         ("features_bars_per_s", "compute_features"),
         ("train_samples_per_s", f"training ({results['train_bars']} bars)"),
         ("train_peak_rss_mb", "training peak RSS (MB)"),
+        ("panel_train_samples_per_s", "training on the 10-stock panel, windows/s"),
+        ("panel_train_peak_rss_mb", "training on the 10-stock panel, peak RSS (MB)"),
     ]
     print(f"{'figure':<36} {'value':>14} {'target':>12}  {'':<4} what")
     for key, label in rows:
