@@ -61,6 +61,7 @@ class ModelSignal(bt.Indicator):
         ("base_rate", 0.0),
     )
     plotinfo = dict(subplot=True, plotname="ModelSignal", plotymargin=0.05)
+    plotlines = dict(confidence=dict(_name="confidence"))
     csv = True  # WriterFile writes the probabilities with the bars
 
     def __init__(self, features: FeatureVector | None = None) -> None:
@@ -70,6 +71,12 @@ class ModelSignal(bt.Indicator):
         threshold, base = float(self.p.threshold), float(self.p.base_rate)
         self.plotinfo.plothlines = [base + threshold, base, base - threshold]
         self.plotinfo.plotyticks = [-1.0, base - threshold, base, base + threshold, 1.0]
+        if artifact.model_config.head != "classify":
+            # a position head's p_* lines only restate its position: cerebro.plot() draws the
+            # position alone on its own subplot
+            for name in ("p_down", "p_flat", "p_up"):
+                getattr(self.plotlines, name)._plotskip = True
+            self.plotlines.confidence._name = "position"
         self.features = features
         if self.features is None:
             self.features = FeatureVector(self.data, spec=artifact.feature_spec)
