@@ -1,14 +1,15 @@
 """The backtest report from a user's own Cerebro run, in one call.
 
     strategy = cerebro.run()[0]
-    report_from_strategy(strategy, "reports/output/my-run")
+    report_from_strategy(strategy, new_run_dir())  # or a folder of your choice
 
 writes what ``runners/backtest.py`` writes (tearsheet.html, metrics.json, returns.csv,
 trades.csv, chart.png; atomically), from a finished ``AttentionLSTMStrategy``. The strategy is
 read duck-typed, so this module imports neither backtrader's strategies nor torch: it uses
 ``equity_times`` and ``equity_values`` (portfolio value per bar), ``trade_rows()``,
 ``exposure``, ``trade_datas``, ``signals``, ``base_rate`` (the chart shows the edge beyond
-it), ``artifact``, ``broker`` and the params ``threshold`` and ``trade_start``.
+it), ``threshold`` (the effective entry threshold), ``artifact``, ``broker`` and the param
+``trade_start``.
 """
 
 from __future__ import annotations
@@ -100,7 +101,7 @@ def report_from_strategy(
         metrics=metrics,
         price=close.reindex(equity.index),
         edge=edge.reindex(equity.index),
-        threshold=float(strategy.p.threshold),
+        threshold=float(strategy.threshold),  # the effective one (the param may be None)
         periods_per_year=ppy,
         title=title,
         html=html,

@@ -4,7 +4,7 @@ of their own gets (issue 22, snippets that run anywhere). ``docs/dropin_example.
 same way.
 
 The only thing a snippet gets from the test is the trained model it names: the README's
-snippets load ``models/output/orcl``, the folder its train command writes, relative to where
+snippets load ``orcl-model``, the folder its train command writes, relative to where
 they run. The test trains a tiny model of the kind that command trains (the default objective,
 a position head; on ORCL 2004-2009) and copies it to that relative path in the snippet's
 working folder; the snippet's text runs unchanged. ``README_MODELS`` lists the paths provided;

@@ -126,3 +126,17 @@ def test_importing_the_plugin_keeps_the_users_matplotlib_backend_and_style() -> 
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "svg"
+
+
+def test_report_from_strategy_with_the_default_threshold(
+    churn: Artifact, nvda: pd.DataFrame, tmp_path: Path
+) -> None:
+    """The threshold param defaults to None (its value follows the sizing rule): the report
+    uses the strategy's effective threshold."""
+    cerebro = own_cerebro(pandas_feed(nvda, "data0"))
+    cerebro.addstrategy(AttentionLSTMStrategy, artifact=churn, device="cpu")
+    strategy = cerebro.run()[0]
+    assert strategy.p.threshold is None
+    out = report_from_strategy(strategy, tmp_path / "run", html=False)
+    assert (out / "metrics.json").is_file()
+    assert strategy.threshold == 0.2  # a classifier's entry rules
