@@ -43,7 +43,7 @@ from bt_attention_lstm.models.device import resolve_device
 from bt_attention_lstm.models.ensemble import calibrated_network
 from bt_attention_lstm.models.errors import DataError, TrainingError
 from bt_attention_lstm.models.labels import NO_LABEL
-from bt_attention_lstm.models.nested_cv import inner_split, time_series_folds
+from bt_attention_lstm.models.nested_cv import MODEL_NAME, inner_split, time_series_folds
 from bt_attention_lstm.models.network import AttentionLSTM
 from bt_attention_lstm.models.scaling import FeatureScaler
 from bt_attention_lstm.models.trading_rules import RULES
@@ -57,13 +57,11 @@ from bt_attention_lstm.models.training import (
     seeded_model,
     time_str,
 )
-from bt_attention_lstm.models.vol_targeting import VolTarget, ex_ante_vol
+from bt_attention_lstm.models.vol_targeting import VolTarget, annualised_sharpe, ex_ante_vol
 from bt_attention_lstm.models.windows import WindowBatches
 
 logger = logging.getLogger(__name__)
 
-MODEL_NAME = "attention_lstm"
-EVIDENCE_PSR = 0.95
 
 
 @dataclass(frozen=True)
@@ -132,15 +130,6 @@ def portfolio_returns(
     if not parts:
         return pd.Series(dtype=float)
     return pd.concat(parts, axis=1).mean(axis=1).sort_index()
-
-
-def annualised_sharpe(returns: pd.Series | np.ndarray, periods: float) -> float:
-    r = np.asarray(returns, dtype=np.float64)
-    r = r[np.isfinite(r)]
-    if r.size < 2:
-        return 0.0
-    sd = float(r.std(ddof=1))
-    return float(r.mean() / sd * math.sqrt(periods)) if sd > 0 else 0.0
 
 
 @dataclass

@@ -13,10 +13,12 @@ strategy (Lim, Zohren & Roberts, 2019):
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 import talib
+from numpy.typing import ArrayLike
 
 EX_ANTE_SPAN = 60
 TARGET_VOL = 0.15
@@ -83,3 +85,16 @@ def captured_returns(
     gross[1:][undefined[:-1]] = np.nan
     traded[1:][undefined[:-1]] = np.nan
     return gross, traded
+
+
+def annualised_sharpe(returns: ArrayLike, periods_per_year: float) -> float:
+    """mean / std (ddof 1) x sqrt(periods_per_year), as quantstats; 0 when there is no risk
+    (a strategy that never traded has no edge to show)."""
+    x = np.asarray(returns, dtype=np.float64)
+    x = x[np.isfinite(x)]
+    if x.size < 2:
+        return 0.0
+    std = float(np.std(x, ddof=1))
+    if not std > 0.0 or np.all(x == x[0]):
+        return 0.0
+    return float(np.mean(x)) / std * math.sqrt(periods_per_year)

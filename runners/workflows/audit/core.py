@@ -16,6 +16,7 @@ import pandas as pd
 from bt_attention_lstm.indicators.feature_vector import FeatureVector
 from bt_attention_lstm.indicators.model_signal import ModelSignal
 from bt_attention_lstm.models.artifact import Artifact
+from bt_attention_lstm.models.vol_targeting import annualised_sharpe
 from bt_attention_lstm.reports import probabilistic_sharpe_ratio
 from bt_attention_lstm.runners.workflows.audit.surrogates import make_surrogate
 from bt_attention_lstm.runners.workflows.reporting import in_sample
@@ -118,19 +119,6 @@ def causality_check(
 
 
 # -- Sharpe -------------------------------------------------------------------------------------
-
-
-def annualised_sharpe(returns: pd.Series, periods_per_year: float) -> float:
-    """mean / std (ddof 1) x sqrt(periods_per_year), as quantstats; 0 when there is no risk
-    (a strategy that never traded has no edge to show)."""
-    x = np.asarray(returns, dtype=np.float64)
-    x = x[np.isfinite(x)]
-    if x.size < 2:
-        return 0.0
-    std = float(np.std(x, ddof=1))
-    if not std > 0.0 or np.all(x == x[0]):
-        return 0.0
-    return float(np.mean(x)) / std * math.sqrt(periods_per_year)
 
 
 @dataclass(frozen=True)
