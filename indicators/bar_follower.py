@@ -19,8 +19,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from bt_attention_lstm.indicators.streaming_features import StreamingFeatures
-from bt_attention_lstm.models.feature_spec import FeatureSpec
+from bt_attention_lstm.models.features.spec import FeatureSpec
+from bt_attention_lstm.models.features.streaming import StreamingFeatures
 
 Bar = tuple[float, float, float, float]  # high, low, close, volume
 # earlier(k): the k bars right before the current one, oldest first

@@ -10,10 +10,10 @@ import backtrader as bt
 import numpy as np
 
 from bt_attention_lstm.indicators.bar_follower import BarFollower
-from bt_attention_lstm.indicators.features import DEFAULT_SPEC, feature_matrix, warmup_bars
 from bt_attention_lstm.indicators.run_guards import refuse_exactbars
-from bt_attention_lstm.indicators.ta_stream import streaming_available
-from bt_attention_lstm.models.feature_spec import FEATURE_NAMES
+from bt_attention_lstm.models.features.compute import DEFAULT_SPEC, feature_matrix, warmup_bars
+from bt_attention_lstm.models.features.spec import FEATURE_NAMES
+from bt_attention_lstm.models.features.ta_stream import streaming_available
 
 logger = logging.getLogger(__name__)
 

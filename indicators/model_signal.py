@@ -8,11 +8,11 @@ import backtrader as bt
 import numpy as np
 
 from bt_attention_lstm.indicators.feature_vector import FeatureVector, line_values, write_line
-from bt_attention_lstm.indicators.features import warmup_bars
 from bt_attention_lstm.indicators.run_guards import refuse_replay
 from bt_attention_lstm.models.artifact import Artifact, load_artifact
 from bt_attention_lstm.models.errors import ConfigError
-from bt_attention_lstm.models.inference import BatchedPredictor, StreamingPredictor
+from bt_attention_lstm.models.features.compute import warmup_bars
+from bt_attention_lstm.models.inference.predictors import BatchedPredictor, StreamingPredictor
 
 logger = logging.getLogger(__name__)
 

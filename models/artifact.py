@@ -24,18 +24,22 @@ import safetensors.torch
 import torch
 from safetensors import SafetensorError
 
-from bt_attention_lstm.models.calibration import (
+from bt_attention_lstm.models.errors import ArtifactError
+from bt_attention_lstm.models.features.scaling import FeatureScaler
+from bt_attention_lstm.models.features.spec import FeatureSpec
+from bt_attention_lstm.models.nn.ensemble import (
+    calibrated_network,
+    member_state,
+    split_member_state,
+)
+from bt_attention_lstm.models.nn.network import AttentionLSTM, ModelConfig
+from bt_attention_lstm.models.training.calibration import (
     ANCHORED_KINDS,
     VectorScaling,
     calibrations_from_meta,
     calibrations_to_meta,
 )
-from bt_attention_lstm.models.ensemble import calibrated_network, member_state, split_member_state
-from bt_attention_lstm.models.errors import ArtifactError
-from bt_attention_lstm.models.feature_spec import FeatureSpec
-from bt_attention_lstm.models.labels import CLASS_NAMES
-from bt_attention_lstm.models.network import AttentionLSTM, ModelConfig
-from bt_attention_lstm.models.scaling import FeatureScaler
+from bt_attention_lstm.models.training.labels import CLASS_NAMES
 
 logger = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 import pandas as pd
 
-from bt_attention_lstm.models.timefmt import bar_time
+from bt_attention_lstm.models.data.timefmt import bar_time
 from bt_attention_lstm.reports.metrics import compute_metrics
 
 
@@ -26,14 +26,16 @@ class ModelInfo(Protocol):
     def trained_range(self) -> tuple[str, str]: ...
 
 
-def period_block(index: pd.DatetimeIndex, timeframe: str, ppy: float) -> dict[str, Any]:
+def period_block(
+    index: pd.DatetimeIndex, timeframe: str, periods_per_year: float
+) -> dict[str, Any]:
     """metrics.json's "period": the traded bars' range, count and frequency."""
     return {
         "start": bar_time(index[0]),
         "end": bar_time(index[-1]),
         "bars": int(len(index)),
         "timeframe": timeframe,
-        "periods_per_year": float(ppy),
+        "periods_per_year": float(periods_per_year),
     }
 
 
@@ -53,7 +55,7 @@ def backtest_metrics(
     returns: pd.DataFrame,
     trades: pd.DataFrame,
     exposure: float,
-    ppy: float,
+    periods_per_year: float,
     timeframe: str,
     artifact: ModelInfo,
     *,
@@ -62,10 +64,10 @@ def backtest_metrics(
     open_orders: int,
 ) -> dict[str, Any]:
     """The whole metrics.json content; ``max_drawdown`` is backtrader's, as a fraction <= 0."""
-    metrics: dict[str, Any] = dict(compute_metrics(returns, trades, exposure, ppy))
+    metrics: dict[str, Any] = dict(compute_metrics(returns, trades, exposure, periods_per_year))
     index = returns.index
     t_start, t_end = artifact.trained_range
-    metrics["period"] = period_block(index, timeframe, ppy)
+    metrics["period"] = period_block(index, timeframe, periods_per_year)
     metrics["model"] = {
         "path": str(artifact.path),
         "sha256": artifact.weights_sha256,

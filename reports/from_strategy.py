@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bt_attention_lstm.models.data import infer_timeframe, periods_per_year
+from bt_attention_lstm.models.data import infer_periods_per_year, infer_timeframe
 from bt_attention_lstm.reports.backtest_metrics import backtest_metrics
 from bt_attention_lstm.reports.errors import ReportError
 from bt_attention_lstm.reports.writer import TRADE_COLUMNS, write_backtest_report
@@ -39,13 +39,14 @@ def report_from_strategy(
     *,
     html: bool = True,
     title: str | None = None,
-    ppy: float | None = None,
+    periods_per_year: float | None = None,
 ) -> Path:
     """Write the report of a finished ``AttentionLSTMStrategy`` run to ``out_dir``.
 
     Returns start at the strategy's ``trade_start`` (or its first bar); the benchmark is buy
     and hold of the traded feed (an equal-weight mix with several); the chart shows the first
-    traded feed. ``ppy`` (bars per year) is inferred from the bars unless given. ``out_dir``
+    traded feed. ``periods_per_year`` (bars per year) is inferred from the bars unless given.
+    ``out_dir``
     must not exist or be empty. A backtest overlapping the model's training range is marked
     ``"in_sample": true`` and logged as a WARNING, as in ``backtest.py``.
     """
@@ -67,13 +68,13 @@ def report_from_strategy(
     returns.index.name = "datetime"
     rows = strategy.trade_rows()
     trades = pd.DataFrame(rows) if rows else pd.DataFrame(columns=list(TRADE_COLUMNS))
-    ppy = float(ppy) if ppy else periods_per_year(bars)
+    periods_per_year = float(periods_per_year) if periods_per_year else infer_periods_per_year(bars)
     artifact = strategy.artifact
     metrics = backtest_metrics(
         returns,
         trades,
         strategy.exposure,
-        ppy,
+        periods_per_year,
         infer_timeframe(bars),
         artifact,
         final_value=float(strategy.broker.getvalue()),
@@ -102,7 +103,7 @@ def report_from_strategy(
         price=close.reindex(equity.index),
         edge=edge.reindex(equity.index),
         threshold=float(strategy.threshold),  # the effective one (the param may be None)
-        periods_per_year=ppy,
+        periods_per_year=periods_per_year,
         title=title,
         html=html,
     )

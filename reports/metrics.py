@@ -1,7 +1,7 @@
 """Performance metrics of a backtest, as plain fractions ready for metrics.json.
 
 Sharpe, Sortino, volatility and drawdown come from quantstats, so metrics.json agrees with
-the tear sheet and with `qs.stats.sharpe(returns_csv["strategy"], periods=ppy)`.
+the tear sheet and with `qs.stats.sharpe(returns_csv["strategy"], periods=periods_per_year)`.
 CAGR is computed here from the bar count, so it annualises by bars per year on any bar
 frequency (some quantstats releases annualise CAGR by calendar days instead).
 """

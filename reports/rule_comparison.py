@@ -24,8 +24,8 @@ from typing import Any
 
 import pandas as pd
 
-from bt_attention_lstm.models.trading_rules import RULES
-from bt_attention_lstm.models.vol_targeting import VolTarget
+from bt_attention_lstm.models.portfolio.trading_rules import RULES
+from bt_attention_lstm.models.portfolio.vol_targeting import VolTarget
 from bt_attention_lstm.reports.errors import ReportError
 from bt_attention_lstm.reports.jsonsafe import to_jsonable
 from bt_attention_lstm.reports.rule_table import format_scores
@@ -126,9 +126,9 @@ class RuleComparison:
         return "\n\n".join(blocks) + "\n"
 
 
-def _table(returns: dict[str, NetReturns], cost: float, ppy: float) -> ScoreTable:
+def _table(returns: dict[str, NetReturns], cost: float, periods_per_year: float) -> ScoreTable:
     index = next(iter(returns.values())).traded.index
-    scores = tuple(score_strategy(name, r, cost, ppy) for name, r in returns.items())
+    scores = tuple(score_strategy(name, r, cost, periods_per_year) for name, r in returns.items())
     return ScoreTable(first=index[0], last=index[-1], scores=scores)
 
 
@@ -182,7 +182,7 @@ def compare_with_rules(
     if not (math.isfinite(cost) and cost >= 0.0):
         raise ReportError(f"the cost must be a fraction >= 0, got {cost}")
     costs = tuple(dict.fromkeys([cost, *(bps * BPS for bps in COST_LEVELS_BPS)]))
-    ppy = vol_target.periods_per_year
+    periods_per_year = vol_target.periods_per_year
     per_symbol: dict[str, dict[str, NetReturns]] = {}
     for sym, close in closes.items():
         begin = pd.Timestamp(start[sym] if isinstance(start, Mapping) else start)
@@ -194,18 +194,19 @@ def compare_with_rules(
         per_symbol[sym] = returns
     names = list(next(iter(per_symbol.values())))
     pooled = {n: portfolio_returns([r[n] for r in per_symbol.values()]) for n in names}
-    portfolio = _table(pooled, cost, ppy)
+    portfolio = _table(pooled, cost, periods_per_year)
     model = portfolio.scores[0]
     best = max(portfolio.scores[1:], key=lambda s: s.sharpe)  # first of equals: RULES order
     psr_vs_best = probabilistic_sharpe_ratio(pooled[model_name].by_cost[cost],
-                                             benchmark_sharpe=best.sharpe / math.sqrt(ppy))
+                                             benchmark_sharpe=best.sharpe
+                                             / math.sqrt(periods_per_year))
     has_edge = bool(math.isfinite(model.psr) and model.psr >= EVIDENCE)
     beats = bool(math.isfinite(psr_vs_best) and psr_vs_best >= EVIDENCE)
     verdict = verdict_line(model, best, psr_vs_best, cost, has_edge, beats)
     logger.info("%s", verdict)
     return RuleComparison(
         model_name=model_name, cost=cost, vol_target=vol_target, portfolio=portfolio,
-        symbols={sym: _table(r, cost, ppy) for sym, r in per_symbol.items()},
+        symbols={sym: _table(r, cost, periods_per_year) for sym, r in per_symbol.items()},
         best_rule=best.name, psr_vs_best_rule=psr_vs_best, has_edge=has_edge,
         beats_best_rule_with_evidence=beats, verdict=verdict,
         returns=_at_cost(pooled, cost),

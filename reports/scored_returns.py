@@ -22,8 +22,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from bt_attention_lstm.models.trading_rules import RULES
-from bt_attention_lstm.models.vol_targeting import VolTarget, captured_returns, ex_ante_vol
+from bt_attention_lstm.models.portfolio.trading_rules import RULES
+from bt_attention_lstm.models.portfolio.vol_targeting import (
+    VolTarget,
+    captured_returns,
+    ex_ante_vol,
+)
 from bt_attention_lstm.reports.errors import ReportError
 
 logger = logging.getLogger(__name__)

@@ -101,8 +101,8 @@ def write_tearsheet(
         benchmark_name = name if isinstance(name, str) and name else "Benchmark"
     if benchmark_name == strategy_name:
         benchmark_name = f"{benchmark_name} (benchmark)"
-    ppy = int(round(periods_per_year))
-    if ppy < 1:
+    periods_per_year = int(round(periods_per_year))
+    if periods_per_year < 1:
         raise ReportError(f"periods_per_year must be >= 1, got {periods_per_year!r}")
     strategy, benchmark = _aligned(strategy_returns, benchmark_returns)
     strategy.name, benchmark.name = strategy_name, benchmark_name
@@ -111,7 +111,7 @@ def write_tearsheet(
     if not traded:
         logger.info("the strategy made no trades: the tear sheet says n/a where trades are needed")
 
-    not_compared = _render(Path(path), strategy, benchmark, ppy, title)
+    not_compared = _render(Path(path), strategy, benchmark, periods_per_year, title)
     columns = {
         strategy_name: Column(strategy, is_benchmark=False, traded=traded),
         benchmark_name: Column(
@@ -130,13 +130,13 @@ def write_tearsheet(
 
 
 def _render(
-    path: Path, strategy: pd.Series, benchmark: pd.Series, ppy: int, title: str
+    path: Path, strategy: pd.Series, benchmark: pd.Series, periods_per_year: int, title: str
 ) -> str | None:
     """Let quantstats write the page; returns why the benchmark was not compared, or None."""
     common: dict[str, Any] = {
         "output": str(path),
         "title": html.escape(title, quote=False),
-        "periods_per_year": ppy,
+        "periods_per_year": periods_per_year,
         "rf": 0.0,
         "match_dates": False,
         "strategy_title": strategy.name,

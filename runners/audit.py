@@ -80,7 +80,7 @@ def main() -> int:
     logging_from_args(args)
     check_date_range(args)
     announce_file("--json", check_file_target("--json", args.json))
-    from bt_attention_lstm.runners.workflows.audit.job import run_audit
+    from bt_attention_lstm.runners.research.audit.job import run_audit
 
     return run_audit(args)
 

@@ -7,7 +7,7 @@ with random weights saved as a real artifact (inference cost does not depend on 
 backtest in runonce mode against a bare SMA-crossover strategy on the same data, next mode,
 the per-bar latency of one ModelSignal step, the batched path alone, the features, and a short
 training run on --train-bars bars in a child process (its own peak RSS). Best of --repeat.
-The measuring code is ``bt_attention_lstm.runners.workflows.benchmark``.
+The measuring code is ``tests.perf.benchmark``.
 """
 
 from __future__ import annotations
@@ -73,9 +73,23 @@ def main() -> int:
     logging_from_args(args)
     if not args.train_child:  # the child's stdout is its JSON line
         announce_file("--json", check_file_target("--json", args.json))
-    from bt_attention_lstm.runners.workflows.benchmark import run_benchmark
+    return checkout_benchmark().run_benchmark(args)
 
-    return run_benchmark(args)
+
+def checkout_benchmark():  # type: ignore[no-untyped-def]
+    """The measuring code lives in the source checkout (tests/perf), not in the installed package."""
+    import importlib
+    import sys
+    from pathlib import Path
+
+    from bt_attention_lstm.models.errors import ConfigError
+
+    root = Path(__file__).resolve().parents[1]
+    if not (root / "tests" / "perf" / "benchmark.py").is_file():
+        raise ConfigError("the benchmark runs from a source checkout (git clone, pip install -e .)")
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    return importlib.import_module("tests.perf.benchmark")
 
 
 if __name__ == "__main__":

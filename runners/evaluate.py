@@ -66,7 +66,7 @@ def main() -> int:
     args = build_parser().parse_args()
     logging_from_args(args)
     announce_file("--json", check_file_target("--json", args.json))
-    from bt_attention_lstm.runners.workflows.evaluation.job import run_evaluation
+    from bt_attention_lstm.runners.research.evaluation.job import run_evaluation
 
     return run_evaluation(args)
 

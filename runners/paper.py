@@ -85,13 +85,13 @@ def main() -> int:
     params = strategy_params(args, 252.0)
     out = prepare_out_dir(args.out, command="paper")
     from bt_attention_lstm.models.artifact import load_artifact
-    from bt_attention_lstm.models.data import periods_per_year
-    from bt_attention_lstm.runners.workflows.paper import PaperConfig, needed_backfill, run_paper
-    from bt_attention_lstm.runners.workflows.paper.report import (
+    from bt_attention_lstm.models.data import infer_periods_per_year
+    from bt_attention_lstm.runners.research.paper import PaperConfig, needed_backfill, run_paper
+    from bt_attention_lstm.runners.research.paper.report import (
         paper_plan_line,
         write_paper_report,
     )
-    from bt_attention_lstm.runners.workflows.reporting import final_summary, print_summary
+    from bt_attention_lstm.runners.research.reporting import final_summary, print_summary
     from bt_attention_lstm.strategies.attention_lstm import entry_threshold
 
     df = load_frames(args)[0]
@@ -101,7 +101,7 @@ def main() -> int:
     if args.backfill is None:
         args.backfill = needed_backfill(artifact)
     df = require_bars(df, args.backfill + 2, "--backfill + two live bars")
-    ppy = periods_per_year(df.index)
+    periods_per_year = infer_periods_per_year(df.index)
     announce(out, state=args.state, decision_log=args.decision_log)
     if not args.quiet:
         print(paper_plan_line(df, args.backfill), flush=True)
@@ -117,10 +117,11 @@ def main() -> int:
             decision_log=Path(args.decision_log) if args.decision_log
             else scratch / "decisions.jsonl",
         )
-        session = run_paper(df, artifact, {**params, "periods_per_year": ppy}, broker, config)
+        params = {**params, "periods_per_year": periods_per_year}
+        session = run_paper(df, artifact, params, broker, config)
         threshold = entry_threshold(artifact, args.threshold, args.sizing)
         path, metrics = write_paper_report(out, session, artifact, df, args.backfill, threshold,
-                                           ppy, html=not args.no_html)
+                                           periods_per_year, html=not args.no_html)
         for name in ("state.json", "decisions.jsonl"):
             if (scratch / name).exists():
                 shutil.move(scratch / name, path / name)

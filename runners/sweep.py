@@ -38,14 +38,14 @@ from bt_attention_lstm.runners.cli.trading_args import (
 )
 from bt_attention_lstm.runners.cli.training_args import add_training_args, train_config_from_args
 from bt_attention_lstm.runners.cli.walkforward_args import add_engine_args, add_fold_args
-from bt_attention_lstm.runners.workflows.sweep.space import DEFAULT_SPACE, PARAMS, describe
+from bt_attention_lstm.runners.research.sweep.space import DEFAULT_SPACE, PARAMS, describe
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from bt_attention_lstm.runners.workflows.engines import Engine
-    from bt_attention_lstm.runners.workflows.sweep.space import Space
-    from bt_attention_lstm.runners.workflows.sweep.trial import SweepSettings, TrialRecord
+    from bt_attention_lstm.runners.research.engines import Engine
+    from bt_attention_lstm.runners.research.sweep.space import Space
+    from bt_attention_lstm.runners.research.sweep.trial import SweepSettings, TrialRecord
 
 DEFAULT_TRIALS = 20
 SEARCHED = ("lr", "seq_len", "hidden", "layers", "heads", "dropout")  # flags the space replaces
@@ -88,13 +88,13 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def default_strategy(device: str, ppy: float) -> dict[str, object]:
+def default_strategy(device: str, periods_per_year: float) -> dict[str, object]:
     """backtest.py's default strategy settings (the threshold is searched)."""
     parser = argparse.ArgumentParser()
     add_strategy_args(parser)
     args = parser.parse_args([])
     args.device = device
-    return strategy_params(args, ppy)
+    return strategy_params(args, periods_per_year)
 
 
 def run_trials(
@@ -107,10 +107,10 @@ def run_trials(
     progress: bool,
 ) -> list[TrialRecord]:
     """Ray: one Tune trial per configuration, under ASHA. Local: every trial, to the end."""
-    from bt_attention_lstm.runners.workflows.sweep.trial import TrialJob, run_trial
+    from bt_attention_lstm.runners.research.sweep.trial import TrialJob, run_trial
 
     if engine.name == "ray":
-        from bt_attention_lstm.runners.workflows.sweep.ray_tune import run_tune
+        from bt_attention_lstm.runners.research.sweep.ray_tune import run_tune
 
         return run_tune(bars, configs, space, settings, engine.workers, seed, progress)
     jobs = [TrialJob(f"local_{i:05d}", c, bars, settings) for i, c in enumerate(configs)]
@@ -122,7 +122,7 @@ def main() -> int:
     logging_from_args(args)
     check_date_range(args)
     broker = broker_from_args(args)
-    from bt_attention_lstm.runners.workflows.sweep.space import (
+    from bt_attention_lstm.runners.research.sweep.space import (
         load_space,
         max_seq_len,
         sample_configs,
@@ -131,19 +131,19 @@ def main() -> int:
     space = load_space(args.space)
     out = prepare_out_dir(args.out, command="sweep")
     from bt_attention_lstm.models.config import ModelConfig
-    from bt_attention_lstm.models.data import periods_per_year
+    from bt_attention_lstm.models.data import infer_periods_per_year
     from bt_attention_lstm.models.errors import ConfigError
-    from bt_attention_lstm.models.feature_spec import FeatureSpec
+    from bt_attention_lstm.models.features.spec import FeatureSpec
+    from bt_attention_lstm.models.training.pipeline import min_training_bars
     from bt_attention_lstm.runners.cli.walkforward_text import sweep_result_lines
-    from bt_attention_lstm.runners.workflows.engines import make_engine
-    from bt_attention_lstm.runners.workflows.sweep.report import (
+    from bt_attention_lstm.runners.research.engines import make_engine
+    from bt_attention_lstm.runners.research.sweep.report import (
         best_summary,
         trials_table,
         write_sweep_report,
     )
-    from bt_attention_lstm.runners.workflows.sweep.trial import SweepSettings
-    from bt_attention_lstm.runners.workflows.training.pipeline import min_training_bars
-    from bt_attention_lstm.runners.workflows.walkforward.plan import plan_folds
+    from bt_attention_lstm.runners.research.sweep.trial import SweepSettings
+    from bt_attention_lstm.runners.research.walkforward.plan import plan_folds
 
     configs = sample_configs(space, args.trials, args.seed)
     df = load_frames(args)[0]
@@ -159,11 +159,12 @@ def main() -> int:
             f"--train-bars {args.train_bars} is too few to train on: with seq_len up to "
             f"{longest.seq_len} the model needs at least {needed} bars"
         )
-    ppy = periods_per_year(df.index)
+    periods_per_year = infer_periods_per_year(df.index)
     engine = make_engine(args.engine, args.address, args.workers)  # checks --address first
     announce(out)
     settings = SweepSettings(
-        plans, train_config, n_features, default_strategy(args.device, ppy), broker, ppy,
+        plans, train_config, n_features, default_strategy(args.device, periods_per_year), broker,
+        periods_per_year,
         engine.threads_per_job(),
     )
     try:

@@ -59,16 +59,16 @@ def main() -> int:
     logging_from_args(args)
     check_date_range(args)
     out = prepare_out_dir(args.out, force=args.force, command="train")
-    from bt_attention_lstm.models.feature_spec import FeatureSpec
-    from bt_attention_lstm.runners.workflows.training.multi_symbol import (
+    from bt_attention_lstm.models.features.spec import FeatureSpec
+    from bt_attention_lstm.models.training.multi_symbol import (
         expand_data_paths,
         parallel_segments,
     )
-    from bt_attention_lstm.runners.workflows.training.pipeline import (
+    from bt_attention_lstm.models.training.pipeline import (
         min_training_bars,
         train_and_save,
     )
-    from bt_attention_lstm.runners.workflows.training.progress import training_bar
+    from bt_attention_lstm.models.training.progress import training_bar
 
     model_config, config = configs_from_args(args, FeatureSpec().n_features)
     needed = min_training_bars(model_config, config)

@@ -41,7 +41,7 @@ from bt_attention_lstm.runners.cli.walkforward_args import add_engine_args, add_
 
 if TYPE_CHECKING:
 
-    from bt_attention_lstm.runners.workflows.walkforward.plan import FoldPlan
+    from bt_attention_lstm.runners.research.walkforward.plan import FoldPlan
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -93,20 +93,20 @@ def main() -> int:
     import tempfile
     from pathlib import Path
 
-    from bt_attention_lstm.models.data import infer_timeframe, periods_per_year
-    from bt_attention_lstm.models.feature_spec import FeatureSpec
+    from bt_attention_lstm.models.data import infer_periods_per_year, infer_timeframe
+    from bt_attention_lstm.models.features.spec import FeatureSpec
+    from bt_attention_lstm.models.training.pipeline import min_training_bars
     from bt_attention_lstm.runners.cli.walkforward_text import fold_lines
-    from bt_attention_lstm.runners.workflows.engines import make_engine
-    from bt_attention_lstm.runners.workflows.reporting import print_summary
-    from bt_attention_lstm.runners.workflows.training.pipeline import min_training_bars
-    from bt_attention_lstm.runners.workflows.walkforward.fold import (
+    from bt_attention_lstm.runners.research.engines import make_engine
+    from bt_attention_lstm.runners.research.reporting import print_summary
+    from bt_attention_lstm.runners.research.walkforward.fold import (
         FoldSettings,
         fold_jobs,
         run_fold,
     )
-    from bt_attention_lstm.runners.workflows.walkforward.plan import plan_folds
-    from bt_attention_lstm.runners.workflows.walkforward.report import write_walkforward_report
-    from bt_attention_lstm.runners.workflows.walkforward.stitch import (
+    from bt_attention_lstm.runners.research.walkforward.plan import plan_folds
+    from bt_attention_lstm.runners.research.walkforward.report import write_walkforward_report
+    from bt_attention_lstm.runners.research.walkforward.stitch import (
         fold_table,
         stitch,
         walkforward_metrics,
@@ -118,9 +118,10 @@ def main() -> int:
         len(df), args.train_bars, args.test_bars, train_config.horizon, args.step, args.expanding
     )
     check_training_window(plans, min_training_bars(model_config, train_config))
-    ppy = periods_per_year(df.index)
+    periods_per_year = infer_periods_per_year(df.index)
     settings = FoldSettings(
-        model_config, train_config, {**params, "periods_per_year": ppy}, broker, ppy
+        model_config, train_config, {**params, "periods_per_year": periods_per_year}, broker,
+        periods_per_year
     )
     engine = make_engine(args.engine, args.address, args.workers)  # checks --address first
     announce(out)
@@ -145,7 +146,7 @@ def main() -> int:
             "engine": engine.name,
         }
         metrics = walkforward_metrics(
-            stitched, outcomes, ppy, infer_timeframe(df.index), description
+            stitched, outcomes, periods_per_year, infer_timeframe(df.index), description
         )
         folds = fold_table(outcomes)
         source = Path(str(df.attrs.get("source", "data"))).name
@@ -158,7 +159,7 @@ def main() -> int:
             0.2 if train_config.objective == "classify" else 0.0
         )
         path = write_walkforward_report(
-            out, stitched, metrics, folds, threshold, ppy, title, models_dir,
+            out, stitched, metrics, folds, threshold, periods_per_year, title, models_dir,
             html=not args.no_html,
         )
     finally:

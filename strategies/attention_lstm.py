@@ -12,20 +12,25 @@ import backtrader as bt
 import numpy as np
 
 from bt_attention_lstm.indicators.feature_vector import FeatureVector
-from bt_attention_lstm.indicators.features import warmup_bars
 from bt_attention_lstm.indicators.model_signal import ModelSignal
 from bt_attention_lstm.models.artifact import Artifact, load_artifact
 from bt_attention_lstm.models.config import POSITION_HEADS
 from bt_attention_lstm.models.errors import ConfigError
-from bt_attention_lstm.models.position_training import position_cv_warnings
+from bt_attention_lstm.models.features.compute import warmup_bars
+from bt_attention_lstm.models.training.position import position_cv_warnings
 from bt_attention_lstm.strategies.dropin_checks import (
     warn_bar_size,
     warn_short_feed,
     warn_user_sizer,
 )
-from bt_attention_lstm.strategies.feed_roles import resolve_trade_datas
-from bt_attention_lstm.strategies.live_session import LiveSession
-from bt_attention_lstm.strategies.order_lifecycle import EPS, PROTECTIVE_REASONS, OrderLifecycle
+from bt_attention_lstm.strategies.execution.feed_roles import resolve_trade_datas
+from bt_attention_lstm.strategies.execution.order_lifecycle import (
+    EPS,
+    PROTECTIVE_REASONS,
+    OrderLifecycle,
+)
+from bt_attention_lstm.strategies.execution.trade_record import TradeRecord
+from bt_attention_lstm.strategies.live.session import LiveSession
 from bt_attention_lstm.strategies.sizing import (
     MIN_WEIGHT,
     SIZING_RULES,
@@ -34,7 +39,6 @@ from bt_attention_lstm.strategies.sizing import (
     needs_rebalance,
     vol_target_weight,
 )
-from bt_attention_lstm.strategies.trade_record import TradeRecord
 
 logger = logging.getLogger(__name__)
 

@@ -13,8 +13,8 @@ from typing import Any
 import backtrader as bt
 import pandas as pd
 
-from bt_attention_lstm.models.bar_size import bar_size_mismatch
 from bt_attention_lstm.models.data import infer_timeframe
+from bt_attention_lstm.models.data.bar_size import bar_size_mismatch
 from bt_attention_lstm.models.errors import DataError
 
 logger = logging.getLogger(__name__)

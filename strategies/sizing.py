@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import backtrader as bt
 import numpy as np
 
-from bt_attention_lstm.models.vol_targeting import TARGET_VOL, VolTarget
+from bt_attention_lstm.models.portfolio.vol_targeting import TARGET_VOL, VolTarget
 
 SIZING_RULES = ("confidence", "fixed", "volatility", "vol_target")
 
@@ -99,7 +99,7 @@ def target_fraction(
     if sizing not in SIZING_RULES:
         raise ValueError(f"sizing must be one of {SIZING_RULES}, got {sizing!r}")
     if sizing == "vol_target":
-        # annual_vol = sigma x sqrt(ppy): the same weight with one period a year
+        # annual_vol = sigma x sqrt(periods_per_year): the same weight with one period a year
         weight = vol_target_weight(confidence, annual_vol, target_vol=target_vol,
                                    max_leverage=max_leverage, periods_per_year=1.0,
                                    risk_scale=risk_scale, threshold=threshold, allow_short=True)

@@ -58,9 +58,9 @@ TEST_TORCH_THREADS = 1
 torch.set_num_threads(TEST_TORCH_THREADS)
 
 from bt_attention_lstm.models.datasets import sample_dir  # noqa: E402
-from bt_attention_lstm.models.feature_spec import FeatureSpec  # noqa: E402
-from bt_attention_lstm.models.network import ModelConfig  # noqa: E402
-from bt_attention_lstm.models.training import TrainConfig  # noqa: E402
+from bt_attention_lstm.models.features.spec import FeatureSpec  # noqa: E402
+from bt_attention_lstm.models.nn.network import ModelConfig  # noqa: E402
+from bt_attention_lstm.models.training.classifier import TrainConfig  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DATA_DIR = sample_dir()
@@ -150,7 +150,7 @@ def orcl_df() -> pd.DataFrame:
 
 @pytest.fixture(scope="session")
 def tiny_training(orcl_df: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory) -> TinyTraining:
-    from bt_attention_lstm.runners.workflows.training.pipeline import train_and_save
+    from bt_attention_lstm.models.training.pipeline import train_and_save
 
     mask = (orcl_df.index >= pd.Timestamp(TINY_RANGE[0])) & (
         orcl_df.index <= pd.Timestamp(TINY_RANGE[1])

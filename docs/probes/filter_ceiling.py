@@ -31,16 +31,16 @@ import sys
 import numpy as np
 import pandas as pd
 
-from bt_attention_lstm.models.labels import DOWN, UP, make_labels
-from bt_attention_lstm.models.synthetic import (
+from bt_attention_lstm.models.data.synthetic import (
     MARKET,
     PLANTED_EDGE,
     MarketModel,
     _garch_sigma,
     _regime_drifts,
 )
+from bt_attention_lstm.models.training.labels import DOWN, UP, make_labels
 from bt_attention_lstm.reports.rule_comparison import compare_with_rules
-from bt_attention_lstm.runners.workflows.evaluation.datasets import load_dataset
+from bt_attention_lstm.runners.research.evaluation.datasets import load_dataset
 
 COST = 0.0015  # per unit of position change: commission 0.1% + slippage 0.05%
 HORIZON = 10  # the default model's label horizon

@@ -21,8 +21,8 @@ import pandas as pd
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
-from bt_attention_lstm.indicators.features import compute_features
-from bt_attention_lstm.runners.workflows.evaluation.datasets import load_dataset
+from bt_attention_lstm.models.features.compute import compute_features
+from bt_attention_lstm.runners.research.evaluation.datasets import load_dataset
 
 LABELS = ((10, 0.5, False), (21, 0.5, False), (21, 0.0, True), (42, 0.0, True), (63, 0.0, True))
 

@@ -25,12 +25,12 @@ import pandas as pd
 from bt_attention_lstm.models.artifact import load_artifact
 from bt_attention_lstm.models.data import load_price_panel
 from bt_attention_lstm.models.datasets import sample_path
-from bt_attention_lstm.runners.workflows.evaluation.beside_rules import model_beside_rules
-from bt_attention_lstm.runners.workflows.training.default_model import (
+from bt_attention_lstm.models.training.pipeline import train_and_save
+from bt_attention_lstm.runners.research.default_model import (
     DEFAULT_TRAIN_CONFIG,
     default_model_config,
 )
-from bt_attention_lstm.runners.workflows.training.pipeline import train_and_save
+from bt_attention_lstm.runners.research.evaluation.beside_rules import model_beside_rules
 
 PANEL = "us-stocks-close-1990-2022.csv"
 

@@ -79,7 +79,7 @@ def resolve_source(source: str) -> str:
     unchanged. So ``--data sample:orcl-1995-2014.txt`` works after a plain ``pip install``."""
     if not source.startswith(SAMPLE_PREFIX):
         return source
-    from bt_attention_lstm.models.price_panel import SYMBOL_SEPARATOR
+    from bt_attention_lstm.models.data.price_panel import SYMBOL_SEPARATOR
 
     file, sep, symbol = source[len(SAMPLE_PREFIX):].partition(SYMBOL_SEPARATOR)
     return f"{sample_path(file)}{sep}{symbol}"
@@ -92,7 +92,7 @@ def load_sample(name: str, fmt: str = "auto") -> pd.DataFrame:
     (``"us-stocks-close-1990-2022.csv#KO"``), as ``--data`` does on the command line.
     """
     from bt_attention_lstm.models.data import load_ohlcv
-    from bt_attention_lstm.models.price_panel import SYMBOL_SEPARATOR
+    from bt_attention_lstm.models.data.price_panel import SYMBOL_SEPARATOR
 
     file, sep, symbol = name.partition(SYMBOL_SEPARATOR)
     return load_ohlcv(f"{sample_path(file)}{sep}{symbol}", fmt)

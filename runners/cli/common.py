@@ -173,8 +173,8 @@ def check_data_kind(artifact: Artifact, df: pd.DataFrame) -> None:
 
 def check_bar_size(meta: dict[str, object], df: pd.DataFrame, allow: bool) -> None:
     """Refuse (ConfigError, exit 2) data whose bar size is not the model's, unless allowed."""
-    from bt_attention_lstm.models.bar_size import bar_size_mismatch
     from bt_attention_lstm.models.data import infer_timeframe
+    from bt_attention_lstm.models.data.bar_size import bar_size_mismatch
 
     problem = bar_size_mismatch(meta, infer_timeframe(df.index))
     if problem is None:
@@ -189,7 +189,7 @@ def check_bar_size(meta: dict[str, object], df: pd.DataFrame, allow: bool) -> No
 
 def check_training_bar_sizes(frames: Sequence[pd.DataFrame], allow: bool) -> None:
     """Refuse (DataError, exit 2) training files of different bar sizes, unless allowed."""
-    from bt_attention_lstm.models.bar_size import require_one_bar_size
+    from bt_attention_lstm.models.data.bar_size import require_one_bar_size
     from bt_attention_lstm.models.errors import DataError
 
     try:
@@ -284,7 +284,7 @@ def load_frames(args: argparse.Namespace) -> list[pd.DataFrame]:
         resample_ohlcv,
         select_range,
     )
-    from bt_attention_lstm.models.synthetic import synthetic_market
+    from bt_attention_lstm.models.data.synthetic import synthetic_market
 
     check_date_range(args)
     if args.symbol:
@@ -292,7 +292,7 @@ def load_frames(args: argparse.Namespace) -> list[pd.DataFrame]:
 
         frames = [download_symbol(args.symbol)]
     elif isinstance(args.data, list) and args.data:
-        from bt_attention_lstm.runners.workflows.training.multi_symbol import expand_data_paths
+        from bt_attention_lstm.models.training.multi_symbol import expand_data_paths
 
         frames = load_sources(expand_data_paths(args.data), args.format)
     elif args.data:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from bt_attention_lstm.models.errors import ConfigError
 
 if TYPE_CHECKING:
-    from bt_attention_lstm.strategies.engine import BrokerConfig
+    from bt_attention_lstm.runners.research.cerebro import BrokerConfig
 
 SIZING_CHOICES = ("confidence", "fixed", "volatility", "vol_target")
 # flag -> strategy parameter for the distances where 0 means "off"
@@ -43,7 +43,7 @@ def add_broker_args(p: argparse.ArgumentParser, cash_help: str = "starting cash"
 
 
 def broker_from_args(args: argparse.Namespace) -> BrokerConfig:
-    from bt_attention_lstm.strategies.engine import BrokerConfig
+    from bt_attention_lstm.runners.research.cerebro import BrokerConfig
 
     if args.cash <= 0:
         raise ConfigError("--cash must be positive")
@@ -169,7 +169,7 @@ def _distances(args: argparse.Namespace) -> dict[str, float | None]:
     return out
 
 
-def strategy_params(args: argparse.Namespace, ppy: float) -> dict[str, object]:
+def strategy_params(args: argparse.Namespace, periods_per_year: float) -> dict[str, object]:
     if args.threshold is not None and not 0 <= args.threshold <= 1:
         raise ConfigError("--threshold must be in [0, 1] (it compares an edge in p_up - p_down)")
     bound = 0.2 if args.threshold is None else args.threshold
@@ -200,5 +200,5 @@ def strategy_params(args: argparse.Namespace, ppy: float) -> dict[str, object]:
         "cooldown": args.cooldown,
         "regime_filter": not args.no_regime_filter,
         "device": args.device,
-        "periods_per_year": ppy,
+        "periods_per_year": periods_per_year,
     }

@@ -10,13 +10,13 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from bt_attention_lstm.models.config import ModelConfig, TrainConfig
-    from bt_attention_lstm.models.position_training import PositionTrainingResult
-    from bt_attention_lstm.models.training import TrainingResult
+    from bt_attention_lstm.models.training.classifier import TrainingResult
+    from bt_attention_lstm.models.training.position import PositionTrainingResult
 
 
 def fold_table_lines(result: TrainingResult | PositionTrainingResult) -> list[str]:
     """The nested CV table (model and baselines), the WARNING verdict, and the final model."""
-    from bt_attention_lstm.runners.workflows.training.cv_report import (
+    from bt_attention_lstm.models.training.cv_report import (
         cv_table_lines,
         warning_lines,
     )

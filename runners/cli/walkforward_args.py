@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from bt_attention_lstm.runners.workflows.engines import ENGINE_CHOICES
+from bt_attention_lstm.runners.research.engines import ENGINE_CHOICES
 
 
 def add_fold_args(

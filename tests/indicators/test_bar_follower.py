@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from bt_attention_lstm.indicators.bar_follower import BarFollower
-from bt_attention_lstm.indicators.features import feature_matrix
-from bt_attention_lstm.models.feature_spec import FeatureSpec
+from bt_attention_lstm.models.features.compute import feature_matrix
+from bt_attention_lstm.models.features.spec import FeatureSpec
 from tests.indicators.feature_parity import assert_rows_match, shipped_frames
 
 SPEC = FeatureSpec()

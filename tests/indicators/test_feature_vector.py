@@ -11,7 +11,7 @@ import pytest
 
 from bt_attention_lstm.indicators import FeatureVector, compute_features, warmup_bars
 from bt_attention_lstm.models.errors import ConfigError
-from bt_attention_lstm.models.feature_spec import FEATURE_NAMES
+from bt_attention_lstm.models.features.spec import FEATURE_NAMES
 from tests.conftest import ORCL_PATH
 
 MODES = {

@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 
 from bt_attention_lstm.indicators import FeatureVector, compute_features, feature_vector
-from bt_attention_lstm.indicators.features import feature_matrix, warmup_bars
-from bt_attention_lstm.models.feature_spec import FEATURE_NAMES, FeatureSpec
-from bt_attention_lstm.strategies.live_feed import LiveReplayFeed
+from bt_attention_lstm.models.features.compute import feature_matrix, warmup_bars
+from bt_attention_lstm.models.features.spec import FEATURE_NAMES, FeatureSpec
+from bt_attention_lstm.strategies.live.feed import LiveReplayFeed
 from tests.indicators.feature_parity import assert_rows_match, shipped_files, shipped_frames
 from tests.indicators.list_feed import ListFeed
 
@@ -137,7 +137,7 @@ def test_a_slower_resampled_feed_shown_again_on_every_step(mode):
 
 
 def test_a_ta_v1_spec_streams_in_next_mode():
-    from bt_attention_lstm.models.feature_spec import v1_spec
+    from bt_attention_lstm.models.features.spec import v1_spec
 
     spec = v1_spec()
     df = shipped_frames()["nvda-1999-2014.txt"].iloc[:1200]

@@ -14,15 +14,15 @@ import torch
 from bt_attention_lstm.indicators import FeatureVector, ModelSignal, compute_features, warmup_bars
 from bt_attention_lstm.models.artifact import META_FILE, load_artifact, meta_digest, save_artifact
 from bt_attention_lstm.models.errors import ArtifactError
-from bt_attention_lstm.models.feature_spec import (
+from bt_attention_lstm.models.features.scaling import FeatureScaler
+from bt_attention_lstm.models.features.spec import (
     FEATURE_NAMES,
     V1_FEATURE_NAMES,
     FeatureSpec,
     v1_spec,
 )
-from bt_attention_lstm.models.network import AttentionLSTM, ModelConfig
-from bt_attention_lstm.models.scaling import FeatureScaler
-from bt_attention_lstm.strategies.engine import pandas_feed
+from bt_attention_lstm.models.nn.network import AttentionLSTM, ModelConfig
+from bt_attention_lstm.runners.research.cerebro import pandas_feed
 
 MODES = {
     "runonce": ({}, {}),

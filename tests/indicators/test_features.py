@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bt_attention_lstm.indicators.features import compute_features, feature_matrix, warmup_bars
 from bt_attention_lstm.models.errors import DataError
-from bt_attention_lstm.models.feature_spec import (
+from bt_attention_lstm.models.features.compute import compute_features, feature_matrix, warmup_bars
+from bt_attention_lstm.models.features.spec import (
     FEATURE_NAMES,
     RETURN_HORIZONS,
     TREND_SPANS,

@@ -8,9 +8,9 @@ import pytest
 from bt_attention_lstm.indicators import ModelSignal
 from bt_attention_lstm.models.artifact import load_artifact
 from bt_attention_lstm.models.config import ModelConfig, TrainConfig
-from bt_attention_lstm.models.feature_spec import FeatureSpec
-from bt_attention_lstm.runners.workflows.training.pipeline import train_and_save
-from bt_attention_lstm.strategies.engine import pandas_feed
+from bt_attention_lstm.models.features.spec import FeatureSpec
+from bt_attention_lstm.models.training.pipeline import train_and_save
+from bt_attention_lstm.runners.research.cerebro import pandas_feed
 
 SMALL = ModelConfig(n_features=FeatureSpec().n_features, hidden=8, layers=1, heads=1,
                     dropout=0.0, seq_len=10)

@@ -12,10 +12,10 @@ import pytest
 import talib
 
 from bt_attention_lstm.indicators import ta_stream
-from bt_attention_lstm.indicators.features import feature_matrix, warmup_bars
-from bt_attention_lstm.indicators.streaming_features import StreamingFeatures
-from bt_attention_lstm.indicators.ta_stream import TaStream
-from bt_attention_lstm.models.feature_spec import FEATURE_NAMES, FeatureSpec, v1_spec
+from bt_attention_lstm.models.features.compute import feature_matrix, warmup_bars
+from bt_attention_lstm.models.features.spec import FEATURE_NAMES, FeatureSpec, v1_spec
+from bt_attention_lstm.models.features.streaming import StreamingFeatures
+from bt_attention_lstm.models.features.ta_stream import TaStream
 from tests.indicators.feature_parity import assert_rows_match, deviations, shipped_frames
 
 FRAMES = shipped_frames()

@@ -6,8 +6,8 @@ import numpy as np
 import torch
 
 from bt_attention_lstm.models.artifact import Artifact
-from bt_attention_lstm.models.inflight_windows import InFlightWindows
-from bt_attention_lstm.models.network import AttentionLSTM, ModelConfig
+from bt_attention_lstm.models.inference.inflight_windows import InFlightWindows
+from bt_attention_lstm.models.nn.network import AttentionLSTM, ModelConfig
 
 
 def sharp_random_model(config: ModelConfig, seed: int = 0) -> AttentionLSTM:

@@ -27,9 +27,9 @@ from bt_attention_lstm.models.artifact import (
 )
 from bt_attention_lstm.models.data import data_fingerprint
 from bt_attention_lstm.models.errors import ArtifactError
-from bt_attention_lstm.models.feature_spec import FeatureSpec
-from bt_attention_lstm.models.network import AttentionLSTM, ModelConfig
-from bt_attention_lstm.models.scaling import FeatureScaler
+from bt_attention_lstm.models.features.scaling import FeatureScaler
+from bt_attention_lstm.models.features.spec import FeatureSpec
+from bt_attention_lstm.models.nn.network import AttentionLSTM, ModelConfig
 from tests.conftest import TINY_MODEL
 
 # -- helpers -----------------------------------------------------------------------------------

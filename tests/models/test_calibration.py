@@ -12,7 +12,13 @@ import torch
 
 import bt_attention_lstm.models.artifact as artifact_mod
 from bt_attention_lstm.models.artifact import META_FILE, load_artifact, save_artifact
-from bt_attention_lstm.models.calibration import (
+from bt_attention_lstm.models.errors import ArtifactError
+from bt_attention_lstm.models.features.scaling import FeatureScaler
+from bt_attention_lstm.models.features.spec import FeatureSpec
+from bt_attention_lstm.models.inference.predictors import BatchedPredictor, StreamingPredictor
+from bt_attention_lstm.models.nn.fused_network import FusedAttentionLSTM
+from bt_attention_lstm.models.nn.network import AttentionLSTM, ModelConfig
+from bt_attention_lstm.models.training.calibration import (
     MIN_CALIBRATION_WINDOWS,
     VectorScaling,
     beats_prior_in_each_part,
@@ -25,12 +31,6 @@ from bt_attention_lstm.models.calibration import (
     log_loss,
     softmax,
 )
-from bt_attention_lstm.models.errors import ArtifactError
-from bt_attention_lstm.models.feature_spec import FeatureSpec
-from bt_attention_lstm.models.fused_network import FusedAttentionLSTM
-from bt_attention_lstm.models.inference import BatchedPredictor, StreamingPredictor
-from bt_attention_lstm.models.network import AttentionLSTM, ModelConfig
-from bt_attention_lstm.models.scaling import FeatureScaler
 from tests.models.helpers import sharp_random_model
 
 N_FEATURES = FeatureSpec().n_features
@@ -305,7 +305,7 @@ def test_a_calibration_list_of_the_wrong_length_is_refused(tmp_path):
 def test_calibration_none_keeps_the_raw_network_and_unknown_kinds_are_refused():
     from bt_attention_lstm.models.config import ModelConfig, TrainConfig
     from bt_attention_lstm.models.errors import ConfigError
-    from bt_attention_lstm.models.training import Trainer
+    from bt_attention_lstm.models.training.classifier import Trainer
 
     logits = np.random.default_rng(0).normal(size=(300, 3))
     labels = np.random.default_rng(1).integers(0, 3, size=300)

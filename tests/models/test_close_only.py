@@ -12,7 +12,6 @@ import pandas as pd
 import pytest
 import talib
 
-from bt_attention_lstm.indicators.features import compute_features, warmup_bars
 from bt_attention_lstm.models.data import (
     OHLCV_COLUMNS,
     data_fingerprint,
@@ -23,9 +22,10 @@ from bt_attention_lstm.models.data import (
     select_range,
     wide_symbols,
 )
+from bt_attention_lstm.models.data.price_panel import classify_columns, split_source
 from bt_attention_lstm.models.errors import DataError
-from bt_attention_lstm.models.feature_spec import FeatureSpec
-from bt_attention_lstm.models.price_panel import classify_columns, split_source
+from bt_attention_lstm.models.features.compute import compute_features, warmup_bars
+from bt_attention_lstm.models.features.spec import FeatureSpec
 from tests.conftest import DATA_DIR
 
 DATA = DATA_DIR
@@ -350,7 +350,7 @@ def test_a_close_only_frame_has_finite_features_after_the_warm_up():
 
 
 def test_a_model_whose_inputs_read_high_low_refuses_the_other_kind_of_bars():
-    from bt_attention_lstm.models.feature_spec import FeatureSpec, v1_spec
+    from bt_attention_lstm.models.features.spec import FeatureSpec, v1_spec
 
     assert FeatureSpec().data_mismatch(trained_close_only=False, data_close_only=True) is None
     assert FeatureSpec().data_mismatch(trained_close_only=True, data_close_only=False) is None

@@ -21,9 +21,9 @@ from bt_attention_lstm.models.data import (
     detect_format,
     download_symbol,
     infer_bar_spacing,
+    infer_periods_per_year,
     infer_timeframe,
     load_ohlcv,
-    periods_per_year,
     resample_ohlcv,
     select_range,
     validate_ohlcv,
@@ -468,7 +468,7 @@ def test_resample_daily_weekly_and_errors(orcl, min5):
     assert weekly.iloc[0].tolist() == [week["open"].iloc[0], week["high"].max(),
                                        week["low"].min(), week["close"].iloc[-1],
                                        week["volume"].sum()]
-    assert infer_timeframe(weekly.index) == "1w" and periods_per_year(weekly.index) == 52.0
+    assert infer_timeframe(weekly.index) == "1w" and infer_periods_per_year(weekly.index) == 52.0
     assert len(resample_ohlcv(orcl, "1d")) == len(orcl)
     with pytest.raises(DataError, match="cannot resample 1d bars to the finer timeframe 1h"):
         resample_ohlcv(orcl, "1h")
@@ -483,11 +483,11 @@ def test_resample_daily_weekly_and_errors(orcl, min5):
 
 
 def test_periods_per_year_and_spacing(orcl, min5):
-    assert periods_per_year(orcl.index) == 252.0
-    assert periods_per_year(min5.index) == 102 * 252.0
+    assert infer_periods_per_year(orcl.index) == 252.0
+    assert infer_periods_per_year(min5.index) == 102 * 252.0
     assert infer_bar_spacing(min5.index) == pd.Timedelta(minutes=5)
     assert infer_bar_spacing(orcl.index) == pd.Timedelta(days=1)
-    assert periods_per_year(frame(40, freq="MS").index) == 12.0
+    assert infer_periods_per_year(frame(40, freq="MS").index) == 12.0
     assert infer_timeframe(frame(40, freq="MS").index) == "1mo"
     assert infer_timeframe(frame(40, freq="4h").index) == "4h"
     assert infer_timeframe(frame(40, freq="30min").index) == "30min"
@@ -647,7 +647,7 @@ def test_offline_download_without_cache_is_one_line_naming_the_cache(tmp_path):
 
 
 def test_a_dataframe_to_csv_file_loads_through_auto_detection(tmp_path):
-    from bt_attention_lstm.models.synthetic import synthetic_market
+    from bt_attention_lstm.models.data.synthetic import synthetic_market
 
     frame = synthetic_market(120)
     frame.index.name = None  # to_csv then writes a blank first header

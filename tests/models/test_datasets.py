@@ -90,7 +90,7 @@ def test_a_zipped_install_gets_real_files(tmp_path, monkeypatch):
 def test_a_sample_prefix_names_a_shipped_file_from_any_folder(tmp_path, monkeypatch):
     from bt_attention_lstm.models.data import load_ohlcv
     from bt_attention_lstm.models.datasets import resolve_source, sample_path
-    from bt_attention_lstm.runners.workflows.training.multi_symbol import expand_data_paths
+    from bt_attention_lstm.models.training.multi_symbol import expand_data_paths
 
     monkeypatch.chdir(tmp_path)
     assert resolve_source("sample:orcl-1995-2014.txt") == str(sample_path("orcl-1995-2014.txt"))

@@ -14,17 +14,17 @@ from bt_attention_lstm.models.artifact import (
     parameters_digest,
     save_artifact,
 )
-from bt_attention_lstm.models.calibration import VectorScaling
 from bt_attention_lstm.models.config import TrainConfig
-from bt_attention_lstm.models.ensemble import AveragedEnsemble
 from bt_attention_lstm.models.errors import ConfigError
-from bt_attention_lstm.models.feature_spec import FeatureSpec
-from bt_attention_lstm.models.fused_network import FusedAttentionLSTM
-from bt_attention_lstm.models.inference import BatchedPredictor, StreamingPredictor
-from bt_attention_lstm.models.network import AttentionLSTM, ModelConfig
-from bt_attention_lstm.models.scaling import FeatureScaler
-from bt_attention_lstm.models.stacked_network import StackedFusedEnsemble
-from bt_attention_lstm.runners.workflows.training.pipeline import train_and_save
+from bt_attention_lstm.models.features.scaling import FeatureScaler
+from bt_attention_lstm.models.features.spec import FeatureSpec
+from bt_attention_lstm.models.inference.predictors import BatchedPredictor, StreamingPredictor
+from bt_attention_lstm.models.nn.ensemble import AveragedEnsemble
+from bt_attention_lstm.models.nn.fused_network import FusedAttentionLSTM
+from bt_attention_lstm.models.nn.network import AttentionLSTM, ModelConfig
+from bt_attention_lstm.models.nn.stacked_network import StackedFusedEnsemble
+from bt_attention_lstm.models.training.calibration import VectorScaling
+from bt_attention_lstm.models.training.pipeline import train_and_save
 from tests.conftest import TINY_MODEL
 from tests.models.helpers import sharp_random_model, torch_in_flight_probabilities
 

@@ -12,21 +12,21 @@ import numpy as np
 import pytest
 import torch
 
-from bt_attention_lstm.indicators.features import feature_matrix, warmup_bars
 from bt_attention_lstm.models.artifact import Artifact, load_artifact, save_artifact
+from bt_attention_lstm.models.data.synthetic import synthetic_market
 from bt_attention_lstm.models.errors import ConfigError
-from bt_attention_lstm.models.feature_spec import FeatureSpec
-from bt_attention_lstm.models.fused_network import FusedAttentionLSTM, folded_lstm
-from bt_attention_lstm.models.inference import (
+from bt_attention_lstm.models.features.compute import feature_matrix, warmup_bars
+from bt_attention_lstm.models.features.scaling import FeatureScaler
+from bt_attention_lstm.models.features.spec import FeatureSpec
+from bt_attention_lstm.models.inference.numpy_windows import NumpyInFlightWindows
+from bt_attention_lstm.models.inference.predictors import (
     CPU_CHUNK,
     BatchedPredictor,
     StreamingPredictor,
     numpy_per_bar,
 )
-from bt_attention_lstm.models.network import AttentionLSTM, ModelConfig
-from bt_attention_lstm.models.numpy_windows import NumpyInFlightWindows
-from bt_attention_lstm.models.scaling import FeatureScaler
-from bt_attention_lstm.models.synthetic import synthetic_market
+from bt_attention_lstm.models.nn.fused_network import FusedAttentionLSTM, folded_lstm
+from bt_attention_lstm.models.nn.network import AttentionLSTM, ModelConfig
 from tests.models.helpers import torch_in_flight_probabilities
 
 N_FEATURES = FeatureSpec().n_features

@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bt_attention_lstm.models.labels import CLASS_NAMES, DOWN, FLAT, NO_LABEL, UP, make_labels
+from bt_attention_lstm.models.training.labels import (
+    CLASS_NAMES,
+    DOWN,
+    FLAT,
+    NO_LABEL,
+    UP,
+    make_labels,
+)
 
 
 def random_close(n: int, seed: int, vol: float = 0.01) -> np.ndarray:

@@ -6,22 +6,22 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import bt_attention_lstm.models.training as training_mod
+import bt_attention_lstm.models.training.classifier as training_mod
 from bt_attention_lstm.models.artifact import parameters_digest
-from bt_attention_lstm.models.baselines import baseline_probabilities, lagged_rows
-from bt_attention_lstm.models.calibration import MIN_CALIBRATION_WINDOWS
 from bt_attention_lstm.models.config import ModelConfig, TrainConfig
+from bt_attention_lstm.models.data.synthetic import random_walk_market
 from bt_attention_lstm.models.errors import DataError
-from bt_attention_lstm.models.feature_spec import FeatureSpec
-from bt_attention_lstm.models.nested_cv import (
+from bt_attention_lstm.models.features.spec import FeatureSpec
+from bt_attention_lstm.models.training.baselines import baseline_probabilities, lagged_rows
+from bt_attention_lstm.models.training.calibration import MIN_CALIBRATION_WINDOWS
+from bt_attention_lstm.models.training.classifier import Trainer, WindowSamples, _OutOfFold
+from bt_attention_lstm.models.training.nested_cv import (
     MODEL_NAME,
     cv_warnings,
     inner_split,
     time_series_folds,
 )
-from bt_attention_lstm.models.synthetic import random_walk_market
-from bt_attention_lstm.models.training import Trainer, WindowSamples, _OutOfFold
-from bt_attention_lstm.runners.workflows.training.pipeline import cross_validate, segment_of
+from bt_attention_lstm.models.training.pipeline import cross_validate, segment_of
 
 DAY = 86_400 * 10**9
 N_FEATURES = FeatureSpec().n_features

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from bt_attention_lstm.models.errors import ArtifactError, ConfigError
-from bt_attention_lstm.models.network import AttentionLSTM, ModelConfig
+from bt_attention_lstm.models.nn.network import AttentionLSTM, ModelConfig
 
 
 def test_default_sizes_are_the_design_ones():

@@ -10,14 +10,19 @@ import pandas as pd
 import pytest
 import torch
 
-from bt_attention_lstm.indicators.frame_predictions import predict_frame
 from bt_attention_lstm.models.artifact import load_artifact
 from bt_attention_lstm.models.config import ModelConfig, TrainConfig
+from bt_attention_lstm.models.data.synthetic import planted_edge_market
 from bt_attention_lstm.models.errors import ArtifactError, ConfigError
-from bt_attention_lstm.models.feature_spec import FeatureSpec
-from bt_attention_lstm.models.network import AttentionLSTM
-from bt_attention_lstm.models.position_head import three_logit_twin
-from bt_attention_lstm.models.position_training import (
+from bt_attention_lstm.models.features.spec import FeatureSpec
+from bt_attention_lstm.models.inference.frame_predictions import predict_frame
+from bt_attention_lstm.models.nn.network import AttentionLSTM
+from bt_attention_lstm.models.nn.position_head import three_logit_twin
+from bt_attention_lstm.models.portfolio.trading_rules import RULES
+from bt_attention_lstm.models.portfolio.vol_targeting import VolTarget
+from bt_attention_lstm.models.training.classifier import Segment
+from bt_attention_lstm.models.training.pipeline import train_and_save
+from bt_attention_lstm.models.training.position import (
     MODEL_NAME,
     PanelTargets,
     SharpeLoss,
@@ -25,11 +30,6 @@ from bt_attention_lstm.models.position_training import (
     portfolio_returns,
     position_cv_warnings,
 )
-from bt_attention_lstm.models.synthetic import planted_edge_market
-from bt_attention_lstm.models.trading_rules import RULES
-from bt_attention_lstm.models.training import Segment
-from bt_attention_lstm.models.vol_targeting import VolTarget
-from bt_attention_lstm.runners.workflows.training.pipeline import train_and_save
 
 N_FEATURES = FeatureSpec().n_features
 SMALL = ModelConfig(n_features=N_FEATURES, hidden=8, layers=1, heads=2, dropout=0.0, seq_len=10)
@@ -137,7 +137,7 @@ def test_old_classifier_meta_loads_as_a_classifier():
 
 
 def test_sharpe_objective_needs_the_closes():
-    from bt_attention_lstm.models.position_training import PositionTrainer
+    from bt_attention_lstm.models.training.position import PositionTrainer
 
     seg = Segment(np.zeros((50, N_FEATURES)), np.zeros(50, dtype=np.int64),
                   np.arange(50, dtype=np.int64))

@@ -9,16 +9,16 @@ import pytest
 from bt_attention_lstm.models.data import (
     OHLCV_COLUMNS,
     data_fingerprint,
-    periods_per_year,
+    infer_periods_per_year,
     validate_ohlcv,
 )
-from bt_attention_lstm.models.errors import DataError
-from bt_attention_lstm.models.synthetic import (
+from bt_attention_lstm.models.data.synthetic import (
     generate_market,
     planted_edge_market,
     random_walk_market,
     synthetic_market,
 )
+from bt_attention_lstm.models.errors import DataError
 
 
 def log_returns(df: pd.DataFrame) -> np.ndarray:
@@ -51,7 +51,7 @@ def test_synthetic_market_shape_and_validity():
     assert df.index.name == "datetime" and df.index.tz is None
     assert df.index[0] == pd.Timestamp("2005-01-03")
     assert (df.index.day_of_week < 5).all()  # business days
-    assert periods_per_year(df.index) == 252.0
+    assert infer_periods_per_year(df.index) == 252.0
     assert df.attrs["source"] == "synthetic"
     validate_ohlcv(df, min_bars=4000)
     o, h, lo, c, v = (df[k].to_numpy() for k in OHLCV_COLUMNS)

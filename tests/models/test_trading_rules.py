@@ -9,7 +9,7 @@ import pytest
 
 from bt_attention_lstm.models.data import load_ohlcv
 from bt_attention_lstm.models.errors import DataError
-from bt_attention_lstm.models.trading_rules import (
+from bt_attention_lstm.models.portfolio.trading_rules import (
     RULES,
     baz_response,
     long_only_tsmom,

@@ -11,22 +11,22 @@ import pytest
 import torch
 from sklearn.preprocessing import StandardScaler
 
-from bt_attention_lstm.indicators.features import compute_features, warmup_bars
 from bt_attention_lstm.models.artifact import load_artifact, parameters_digest
 from bt_attention_lstm.models.errors import DataError, TrainingError
-from bt_attention_lstm.models.feature_spec import FeatureSpec
-from bt_attention_lstm.models.labels import NO_LABEL, make_labels
-from bt_attention_lstm.models.network import ModelConfig
-from bt_attention_lstm.models.scaling import FeatureScaler
-from bt_attention_lstm.models.training import (
+from bt_attention_lstm.models.features.compute import compute_features, warmup_bars
+from bt_attention_lstm.models.features.scaling import FeatureScaler
+from bt_attention_lstm.models.features.spec import FeatureSpec
+from bt_attention_lstm.models.nn.network import ModelConfig
+from bt_attention_lstm.models.training.classifier import (
     Segment,
     TrainConfig,
     Trainer,
     WindowSamples,
     time_series_folds,
 )
-from bt_attention_lstm.models.windows import WindowBatches
-from bt_attention_lstm.runners.workflows.training.pipeline import segment_of
+from bt_attention_lstm.models.training.labels import NO_LABEL, make_labels
+from bt_attention_lstm.models.training.pipeline import segment_of
+from bt_attention_lstm.models.training.windows import WindowBatches
 from tests.conftest import TINY_MODEL, TINY_TRAIN
 
 DAY = 86_400 * 10**9

@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from bt_attention_lstm.models.errors import ArtifactError
-from bt_attention_lstm.models.scaling import CLIP, FeatureScaler
-from bt_attention_lstm.models.windows import WindowBatches
+from bt_attention_lstm.models.features.scaling import CLIP, FeatureScaler
+from bt_attention_lstm.models.training.windows import WindowBatches
 
 
 @pytest.fixture

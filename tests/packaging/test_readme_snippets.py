@@ -69,8 +69,8 @@ def not_run_reason(code: str) -> str | None:
 def readme_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny model of the kind the README's train command writes (default objective)."""
     from bt_attention_lstm.models.config import ModelConfig, TrainConfig
-    from bt_attention_lstm.models.feature_spec import FeatureSpec
-    from bt_attention_lstm.runners.workflows.training.pipeline import train_and_save
+    from bt_attention_lstm.models.features.spec import FeatureSpec
+    from bt_attention_lstm.models.training.pipeline import train_and_save
 
     orcl = load_sample("orcl-1995-2014.txt")
     frame = orcl.loc["2004":"2009"].copy()

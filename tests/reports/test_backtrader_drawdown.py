@@ -54,7 +54,7 @@ def run(filename: str, timeframe: int, compression: int) -> bt.Strategy:
     return cerebro.run()[0]
 
 
-def metrics_from(strategy: bt.Strategy, analyzer: str, ppy: float) -> dict:
+def metrics_from(strategy: bt.Strategy, analyzer: str, periods_per_year: float) -> dict:
     analysis = getattr(strategy.analyzers, analyzer).get_analysis()
     bars = pd.DatetimeIndex(strategy.bar_times)
     if len(analysis) == len(bars):  # one return per bar: align with buy and hold
@@ -65,21 +65,23 @@ def metrics_from(strategy: bt.Strategy, analyzer: str, ppy: float) -> dict:
     else:  # coarser periods: no bar-level benchmark to pair with
         strat = returns_from_timereturn(analysis)
         returns = pd.DataFrame({"strategy": strat, "benchmark": 0.0})
-    return compute_metrics(returns, pd.DataFrame(), 0.0, ppy)
+    return compute_metrics(returns, pd.DataFrame(), 0.0, periods_per_year)
 
 
 @pytest.mark.parametrize(
-    ("filename", "timeframe", "compression", "ppy"),
+    ("filename", "timeframe", "compression", "periods_per_year"),
     [
         ("2006-day-001.txt", bt.TimeFrame.Days, 1, PPY_DAILY),
         ("2006-min-005.txt", bt.TimeFrame.Minutes, 5, PPY_DAILY * 81),
     ],
 )
-def test_max_drawdown_equals_backtrader_drawdown(filename, timeframe, compression, ppy) -> None:
+def test_max_drawdown_equals_backtrader_drawdown(
+    filename, timeframe, compression, periods_per_year
+) -> None:
     strategy = run(filename, timeframe, compression)
     bt_max_dd = -strategy.analyzers.drawdown.get_analysis().max.drawdown / 100.0
     assert bt_max_dd < 0  # the path really has a drawdown
-    ours = metrics_from(strategy, "bar_returns", ppy)["strategy"]["max_drawdown"]
+    ours = metrics_from(strategy, "bar_returns", periods_per_year)["strategy"]["max_drawdown"]
     assert ours == pytest.approx(bt_max_dd, rel=1e-9)
 
 

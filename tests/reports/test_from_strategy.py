@@ -13,11 +13,11 @@ import pandas as pd
 import pytest
 
 from bt_attention_lstm.models.artifact import Artifact
-from bt_attention_lstm.models.data import infer_timeframe, periods_per_year
+from bt_attention_lstm.models.data import infer_periods_per_year, infer_timeframe
 from bt_attention_lstm.reports import ReportError, report_from_strategy
-from bt_attention_lstm.runners.workflows.reporting import build_metrics, write_report
+from bt_attention_lstm.runners.research.cerebro import BrokerConfig, pandas_feed, run_backtest
+from bt_attention_lstm.runners.research.reporting import build_metrics, write_report
 from bt_attention_lstm.strategies import AttentionLSTMStrategy
-from bt_attention_lstm.strategies.engine import BrokerConfig, pandas_feed, run_backtest
 from tests.conftest import DATA_DIR, load_market_file, subprocess_env
 from tests.strategies.conftest import constant_signal_artifact
 
@@ -51,9 +51,11 @@ def test_report_from_strategy_equals_the_backtest_runners(
 ) -> None:
     # What runners/backtest.py does with the same data, model and broker ...
     result = run_backtest(nvda, churn, dict(PARAMS), BROKER)
-    ppy = periods_per_year(nvda.index)
-    expected = build_metrics(result, churn, ppy, infer_timeframe(nvda.index))
-    runner_dir = write_report(tmp_path / "runner", result, expected, 0.2, ppy, "t", html=False)
+    periods_per_year = infer_periods_per_year(nvda.index)
+    expected = build_metrics(result, churn, periods_per_year, infer_timeframe(nvda.index))
+    runner_dir = write_report(
+        tmp_path / "runner", result, expected, 0.2, periods_per_year, "t", html=False
+    )
     # ... and a user's own Cerebro, then one call.
     cerebro = own_cerebro(pandas_feed(nvda, "data0"))
     cerebro.addstrategy(AttentionLSTMStrategy, artifact=churn, **PARAMS)

@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 
 from bt_attention_lstm.models.data import load_ohlcv
-from bt_attention_lstm.models.synthetic import random_walk_market
-from bt_attention_lstm.models.trading_rules import RULES
-from bt_attention_lstm.models.vol_targeting import VolTarget
+from bt_attention_lstm.models.data.synthetic import random_walk_market
+from bt_attention_lstm.models.portfolio.trading_rules import RULES
+from bt_attention_lstm.models.portfolio.vol_targeting import VolTarget
 from bt_attention_lstm.reports.errors import ReportError
 from bt_attention_lstm.reports.rule_comparison import (
     RuleComparison,

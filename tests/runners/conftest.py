@@ -17,12 +17,12 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from bt_attention_lstm.models.feature_spec import FeatureSpec
-from bt_attention_lstm.models.network import ModelConfig
-from bt_attention_lstm.models.synthetic import synthetic_market
-from bt_attention_lstm.models.training import TrainConfig
-from bt_attention_lstm.runners.workflows.walkforward.fold import FoldSettings
-from bt_attention_lstm.strategies.engine import BrokerConfig
+from bt_attention_lstm.models.data.synthetic import synthetic_market
+from bt_attention_lstm.models.features.spec import FeatureSpec
+from bt_attention_lstm.models.nn.network import ModelConfig
+from bt_attention_lstm.models.training.classifier import TrainConfig
+from bt_attention_lstm.runners.research.cerebro import BrokerConfig
+from bt_attention_lstm.runners.research.walkforward.fold import FoldSettings
 
 TINY_MARKET_BARS = 900
 TINY_MODEL = ModelConfig(

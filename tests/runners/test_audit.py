@@ -11,29 +11,29 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import bt_attention_lstm.runners.workflows.audit.core as audit_core
+import bt_attention_lstm.runners.research.audit.core as audit_core
 from bt_attention_lstm.indicators import FeatureVector
 from bt_attention_lstm.indicators.feature_vector import write_line
-from bt_attention_lstm.indicators.features import warmup_bars
 from bt_attention_lstm.models.artifact import load_artifact
 from bt_attention_lstm.models.data import load_ohlcv
-from bt_attention_lstm.models.feature_spec import FeatureSpec
-from bt_attention_lstm.models.network import ModelConfig
-from bt_attention_lstm.models.synthetic import planted_edge_market, random_walk_market
-from bt_attention_lstm.models.training import TrainConfig
+from bt_attention_lstm.models.data.synthetic import planted_edge_market, random_walk_market
+from bt_attention_lstm.models.features.compute import warmup_bars
+from bt_attention_lstm.models.features.spec import FeatureSpec
+from bt_attention_lstm.models.nn.network import ModelConfig
+from bt_attention_lstm.models.training.classifier import TrainConfig
 from bt_attention_lstm.reports import compute_metrics
-from bt_attention_lstm.runners.workflows.audit.core import (
+from bt_attention_lstm.runners.research.audit.core import (
     SurrogateResult,
     annualised_sharpe,
     causality_check,
     cut_positions,
     surrogate_test,
 )
-from bt_attention_lstm.runners.workflows.audit.surrogates import (
+from bt_attention_lstm.runners.research.audit.surrogates import (
     make_surrogate,
     stationary_bootstrap_rows,
 )
-from bt_attention_lstm.strategies.engine import BrokerConfig, run_backtest
+from bt_attention_lstm.runners.research.cerebro import BrokerConfig, run_backtest
 from tests.conftest import subprocess_env
 from tests.trust.conftest import train_tiny
 from tests.trust.runner_pool import Invocation, run_many
@@ -256,7 +256,7 @@ def test_surrogate_test_is_reproducible_and_the_p_value_never_zero(market, tiny_
     artifact = load_artifact(tiny_artifact)
     start = market.index[500]
     kw = dict(strategy_params={"device": "cpu"}, broker=BrokerConfig(), trade_start=start,
-              real_sharpe=99.0, ppy=252.0, n=3, seed=5)
+              real_sharpe=99.0, periods_per_year=252.0, n=3, seed=5)
     a = surrogate_test(market, artifact, **kw)
     b = surrogate_test(market, artifact, **kw)
     assert a.sharpes == b.sharpes and len(a.sharpes) == 3
@@ -271,7 +271,7 @@ def test_p_value_counts_surrogates_at_least_as_good():
 
 
 def test_sharpe_matches_the_backtest_report(orcl_df, tiny_artifact):
-    """The audit's Sharpe is the one metrics.json reports (quantstats, same ppy)."""
+    """The audit's Sharpe is the one metrics.json reports (quantstats, same periods_per_year)."""
     df = orcl_df.loc["2002-01-01":"2004-12-31"]
     result = run_backtest(df, load_artifact(tiny_artifact), {"device": "cpu"})
     metrics = compute_metrics(result.returns, result.trades, result.exposure, 252.0)

@@ -56,9 +56,9 @@ def test_default_run_is_out_of_sample_and_cached(tmp_path: Path) -> None:
     assert metrics["in_sample"] is False and "out-of-sample" in first.stdout
     assert pd.Timestamp(metrics["period"]["start"]) > pd.Timestamp(metrics["model"]["trained_end"])
     returns = pd.read_csv(tmp_path / "r1" / "returns.csv", index_col="datetime", parse_dates=True)
-    ppy = metrics["period"]["periods_per_year"]
-    assert ppy == 252
-    expected = qs.stats.sharpe(returns["strategy"], periods=ppy)
+    periods_per_year = metrics["period"]["periods_per_year"]
+    assert periods_per_year == 252
+    expected = qs.stats.sharpe(returns["strategy"], periods=periods_per_year)
     if metrics["strategy"]["sharpe"] is None:
         assert returns["strategy"].std() == 0
     else:

@@ -25,7 +25,7 @@ import pytest
 import torch
 
 from bt_attention_lstm.models.artifact import CONTENT_HASH_KEY, meta_digest
-from bt_attention_lstm.models.synthetic import synthetic_market
+from bt_attention_lstm.models.data.synthetic import synthetic_market
 from tests.conftest import REPO_ROOT, subprocess_env
 from tests.trust.runner_pool import Invocation, Outcome, run_many
 

@@ -76,7 +76,7 @@ def test_the_design_architecture_is_measured_by_default(small_run):
 
 
 def test_small_measures_the_model_backtest_trains_by_default(tmp_path):
-    from bt_attention_lstm.runners.workflows.training.default_model import default_model_config
+    from bt_attention_lstm.runners.research.default_model import default_model_config
 
     out = tmp_path / "small.json"
     done = run(*SMALL, "--device", "cpu", "--model-size", "small", "--json", str(out))

@@ -154,7 +154,7 @@ def test_the_command_line_defaults_are_the_strategys_own():
 
 def test_audit_knows_every_surrogate_method():
     from bt_attention_lstm.runners import audit
-    from bt_attention_lstm.runners.workflows.audit import surrogates
+    from bt_attention_lstm.runners.research.audit import surrogates
 
     assert audit.SURROGATE_METHODS == surrogates.SURROGATE_METHODS
     assert "--surrogate-seed" in inspect.getsource(audit.build_parser)
@@ -163,7 +163,7 @@ def test_audit_knows_every_surrogate_method():
 def test_daily_dates_are_shown_as_dates():
     import pandas as pd
 
-    from bt_attention_lstm.models.timefmt import bar_span, bar_time
+    from bt_attention_lstm.models.data.timefmt import bar_span, bar_time
 
     assert bar_time(pd.Timestamp("2014-03-17")) == "2014-03-17"
     assert bar_time("2006-01-02 09:35") == "2006-01-02 09:35:00"

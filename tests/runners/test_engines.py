@@ -11,7 +11,7 @@ import pytest
 
 from bt_attention_lstm.models.data import load_ohlcv
 from bt_attention_lstm.models.errors import ConfigError, DataError
-from bt_attention_lstm.runners.workflows.engines import (
+from bt_attention_lstm.runners.research.engines import (
     RAY_MISSING,
     LocalEngine,
     RayEngine,
@@ -19,8 +19,8 @@ from bt_attention_lstm.runners.workflows.engines import (
     make_engine,
     split_threads,
 )
-from bt_attention_lstm.runners.workflows.walkforward.fold import fold_jobs, run_fold
-from bt_attention_lstm.runners.workflows.walkforward.plan import plan_folds
+from bt_attention_lstm.runners.research.walkforward.fold import fold_jobs, run_fold
+from bt_attention_lstm.runners.research.walkforward.plan import plan_folds
 from tests.runners.conftest import TEST_BARS, TRAIN_BARS
 
 
@@ -36,8 +36,8 @@ def assert_same_folds(a, b) -> None:
 
 @pytest.fixture(scope="module")
 def tiny_jobs(tiny_market):
-    from bt_attention_lstm.runners.workflows.walkforward.fold import FoldSettings
-    from bt_attention_lstm.strategies.engine import BrokerConfig
+    from bt_attention_lstm.runners.research.cerebro import BrokerConfig
+    from bt_attention_lstm.runners.research.walkforward.fold import FoldSettings
     from tests.runners.conftest import TINY_MODEL, TINY_STRATEGY, TINY_TRAIN
 
     settings = FoldSettings(TINY_MODEL, TINY_TRAIN, dict(TINY_STRATEGY), BrokerConfig(), 252.0)

@@ -11,36 +11,36 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bt_attention_lstm.indicators.features import warmup_bars
 from bt_attention_lstm.models.config import TrainConfig
-from bt_attention_lstm.models.errors import DataError
-from bt_attention_lstm.models.labels import NO_LABEL, make_labels
-from bt_attention_lstm.models.synthetic import (
+from bt_attention_lstm.models.data.synthetic import (
     planted_edge_market,
     random_walk_market,
     synthetic_market,
 )
+from bt_attention_lstm.models.errors import DataError
+from bt_attention_lstm.models.features.compute import warmup_bars
+from bt_attention_lstm.models.training.labels import NO_LABEL, make_labels
 from bt_attention_lstm.reports.stats import probabilistic_sharpe_ratio
-from bt_attention_lstm.runners.workflows.evaluation.core import (
+from bt_attention_lstm.runners.research.cerebro import BrokerConfig
+from bt_attention_lstm.runners.research.default_model import DEFAULT_TRAIN_CONFIG
+from bt_attention_lstm.runners.research.evaluation.core import (
     EvalSettings,
     default_seeds,
     evaluate_dataset,
 )
-from bt_attention_lstm.runners.workflows.evaluation.datasets import load_dataset
-from bt_attention_lstm.runners.workflows.evaluation.report import format_report
-from bt_attention_lstm.runners.workflows.evaluation.scoring import (
+from bt_attention_lstm.runners.research.evaluation.datasets import load_dataset
+from bt_attention_lstm.runners.research.evaluation.report import format_report
+from bt_attention_lstm.runners.research.evaluation.scoring import (
     mean_sd,
     sharpe_standard_error,
     trading_score,
 )
-from bt_attention_lstm.runners.workflows.evaluation.trading_baselines import (
+from bt_attention_lstm.runners.research.evaluation.trading_baselines import (
     BuyAndHold,
     SmaCrossover,
     TimeSeriesMomentum,
     run_trading_baseline,
 )
-from bt_attention_lstm.runners.workflows.training.default_model import DEFAULT_TRAIN_CONFIG
-from bt_attention_lstm.strategies.engine import BrokerConfig
 from tests.conftest import DATA_DIR, REPO_ROOT, subprocess_env
 from tests.runners.conftest import TINY_MODEL
 

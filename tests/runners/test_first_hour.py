@@ -257,7 +257,7 @@ def test_a_json_file_in_the_working_directory_is_announced_first(writing_runs):
 def test_json_files_are_announced_before_the_work(
     command, workflow, function, argv, monkeypatch, tmp_path, capsys
 ):
-    module = importlib.import_module(f"bt_attention_lstm.runners.workflows.{workflow}")
+    module = importlib.import_module(f"bt_attention_lstm.runners.research.{workflow}")
     printed_before: list[str] = []
 
     def work(args: argparse.Namespace) -> int:
@@ -301,8 +301,8 @@ def test_quiet_keeps_the_announcement_and_the_results_only(writing_runs):
 def test_one_training_bar_counts_the_folds_and_keeps_info_records(orcl_df, tmp_path, caplog):
     import logging
 
-    from bt_attention_lstm.runners.workflows.training.pipeline import train_and_save
-    from bt_attention_lstm.runners.workflows.training.progress import training_bar
+    from bt_attention_lstm.models.training.pipeline import train_and_save
+    from bt_attention_lstm.models.training.progress import training_bar
     from tests.conftest import TINY_MODEL, TINY_TRAIN
 
     frame = orcl_df.loc["1995-01-01":"1999-12-31"].copy()
@@ -312,7 +312,7 @@ def test_one_training_bar_counts_the_folds_and_keeps_info_records(orcl_df, tmp_p
         assert bar.n == TINY_TRAIN.folds  # one per outer fold, counted from their records
     assert bar.n == bar.total == TINY_TRAIN.folds + 1
     assert not [r for r in caplog.records if r.levelno < logging.WARNING]
-    training_logger = logging.getLogger("bt_attention_lstm.models.training")
+    training_logger = logging.getLogger("bt_attention_lstm.models.training.classifier")
     assert training_logger.propagate and training_logger.level == logging.NOTSET
     caplog.set_level(logging.INFO)  # -v: the fold records still reach the user's handlers
     with training_bar(TINY_TRAIN, enabled=False):
@@ -322,9 +322,9 @@ def test_one_training_bar_counts_the_folds_and_keeps_info_records(orcl_df, tmp_p
 
 
 def test_the_plan_line_says_data_model_and_duration_before_training():
-    from bt_attention_lstm.models.synthetic import synthetic_market
-    from bt_attention_lstm.runners.workflows.backtest_run import Prepared, plan_line
-    from bt_attention_lstm.runners.workflows.training.default_model import DefaultModelPlan
+    from bt_attention_lstm.models.data.synthetic import synthetic_market
+    from bt_attention_lstm.runners.research.backtest import Prepared, plan_line
+    from bt_attention_lstm.runners.research.default_model import DefaultModelPlan
 
     df = synthetic_market()
     plan = DefaultModelPlan(Path("/cache/abc"), False, 2400, df.index[2400], 3, 45.0)
@@ -341,7 +341,7 @@ def test_the_plan_line_says_data_model_and_duration_before_training():
 
 
 def test_the_summary_puts_the_sharpe_beside_buy_and_hold_and_the_best_rule(tmp_path):
-    from bt_attention_lstm.runners.workflows.reporting import final_summary, open_hint
+    from bt_attention_lstm.runners.research.reporting import final_summary, open_hint
 
     for name in ("tearsheet.html", "metrics.json", "chart.png"):
         (tmp_path / name).write_text("x")
@@ -366,7 +366,7 @@ def test_the_summary_puts_the_sharpe_beside_buy_and_hold_and_the_best_rule(tmp_p
 
 def test_the_paper_margin_is_the_feed_gates():
     from bt_attention_lstm.runners import paper
-    from bt_attention_lstm.strategies.live_gate import WARMUP_MARGIN
+    from bt_attention_lstm.strategies.live.gate import WARMUP_MARGIN
 
     assert paper.WARMUP_MARGIN == WARMUP_MARGIN
     assert str(WARMUP_MARGIN) in help_of("paper", "--backfill")

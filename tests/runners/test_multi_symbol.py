@@ -12,11 +12,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bt_attention_lstm.indicators.features import warmup_bars
+from bt_attention_lstm.models.data.synthetic import random_walk_market, synthetic_market
 from bt_attention_lstm.models.errors import DataError
-from bt_attention_lstm.models.synthetic import random_walk_market, synthetic_market
-from bt_attention_lstm.models.training import Segment, TrainConfig, WindowSamples
-from bt_attention_lstm.runners.workflows.training.multi_symbol import (
+from bt_attention_lstm.models.features.compute import warmup_bars
+from bt_attention_lstm.models.training.classifier import Segment, TrainConfig, WindowSamples
+from bt_attention_lstm.models.training.multi_symbol import (
     _features_for,
     expand_data_paths,
     parallel_segments,

@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 
 from bt_attention_lstm.models.artifact import load_artifact, save_artifact
-from bt_attention_lstm.models.calibration import VectorScaling
-from bt_attention_lstm.runners.workflows.reporting import no_trade_reason
-from bt_attention_lstm.strategies.engine import run_backtest
+from bt_attention_lstm.models.training.calibration import VectorScaling
+from bt_attention_lstm.runners.research.cerebro import run_backtest
+from bt_attention_lstm.runners.research.reporting import no_trade_reason
 from tests.strategies.conftest import constant_signal_artifact, crafted_market, wiggle
 
 PARAMS = {"device": "cpu", "threshold": 0.2}

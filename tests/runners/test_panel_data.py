@@ -14,13 +14,13 @@ import pytest
 
 from bt_attention_lstm.models.data import load_ohlcv, select_range
 from bt_attention_lstm.models.errors import DataError
-from bt_attention_lstm.models.training import TrainConfig
-from bt_attention_lstm.runners.cli.common import load_frames
-from bt_attention_lstm.runners.workflows.training.multi_symbol import (
+from bt_attention_lstm.models.training.classifier import TrainConfig
+from bt_attention_lstm.models.training.multi_symbol import (
     _features_for,
     expand_data_paths,
     parallel_segments,
 )
+from bt_attention_lstm.runners.cli.common import load_frames
 from tests.conftest import DATA_DIR, ORCL_PATH, REPO_ROOT, subprocess_env
 
 WIDE = DATA_DIR / "us-stocks-close-1990-2022.csv"

@@ -10,11 +10,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from bt_attention_lstm.indicators.features import warmup_bars
 from bt_attention_lstm.models.artifact import load_artifact
 from bt_attention_lstm.models.data import load_ohlcv
-from bt_attention_lstm.runners.workflows.paper import PaperConfig, run_paper
-from bt_attention_lstm.strategies.engine import BrokerConfig, run_backtest
+from bt_attention_lstm.models.features.compute import warmup_bars
+from bt_attention_lstm.runners.research.cerebro import BrokerConfig, run_backtest
+from bt_attention_lstm.runners.research.paper import PaperConfig, run_paper
 from tests.conftest import DATA_DIR, ORCL_PATH, REPO_ROOT, subprocess_env
 from tests.strategies.live_helpers import TRADING, varied_signal_artifact
 
@@ -43,7 +43,7 @@ def test_paper_runs_as_the_readme_says_and_writes_its_report(
         assert (out / name).is_file(), name
     metrics = json.loads((out / "metrics.json").read_text())
     df = load_ohlcv(ORCL_PATH).loc["2008-03-24":]
-    from bt_attention_lstm.runners.workflows.paper import needed_backfill
+    from bt_attention_lstm.runners.research.paper import needed_backfill
 
     backfill = needed_backfill(load_artifact(tiny_artifact))
     assert backfill == warmup_bars() + 10 + 100  # the tiny model reads 10-bar windows

@@ -13,25 +13,25 @@ import pandas as pd
 import pytest
 
 from bt_attention_lstm.models.errors import ConfigError, UserInputError
-from bt_attention_lstm.models.feature_spec import FeatureSpec
+from bt_attention_lstm.models.features.spec import FeatureSpec
 from bt_attention_lstm.reports import deflated_sharpe_ratio, probabilistic_sharpe_ratio
-from bt_attention_lstm.runners.workflows.sweep.report import (
+from bt_attention_lstm.runners.research.cerebro import BrokerConfig
+from bt_attention_lstm.runners.research.sweep.report import (
     DSR_NOTE,
     TRIAL_COLUMNS,
     best_summary,
     trials_table,
     write_sweep_report,
 )
-from bt_attention_lstm.runners.workflows.sweep.space import (
+from bt_attention_lstm.runners.research.sweep.space import (
     DEFAULT_SPACE,
     PARAMS,
     load_space,
     sample_configs,
     validate_space,
 )
-from bt_attention_lstm.runners.workflows.sweep.trial import SweepSettings, TrialJob, run_trial
-from bt_attention_lstm.runners.workflows.walkforward.plan import plan_folds
-from bt_attention_lstm.strategies.engine import BrokerConfig
+from bt_attention_lstm.runners.research.sweep.trial import SweepSettings, TrialJob, run_trial
+from bt_attention_lstm.runners.research.walkforward.plan import plan_folds
 from tests.conftest import REPO_ROOT, subprocess_env
 from tests.runners.conftest import TEST_BARS, TINY_TRAIN, TRAIN_BARS
 
@@ -118,7 +118,7 @@ def sweep_settings(tiny_market) -> SweepSettings:
 
 @pytest.fixture(scope="module")
 def ray_sweep(ray_local, tiny_market, sweep_settings):
-    from bt_attention_lstm.runners.workflows.sweep.ray_tune import run_tune
+    from bt_attention_lstm.runners.research.sweep.ray_tune import run_tune
 
     space = validate_space(TINY_SPACE)
     configs = sample_configs(space, 2, seed=1)

@@ -100,7 +100,7 @@ def test_the_printed_table_and_warning_match_meta_json(trained):
 
 
 def test_audit_reads_the_same_verdict_from_the_artifact(trained):
-    from bt_attention_lstm.runners.workflows.training.cv_report import cv_check
+    from bt_attention_lstm.models.training.cv_report import cv_check
 
     proc, out = trained
     assert proc.returncode == 0, proc.stderr

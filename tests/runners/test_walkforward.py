@@ -15,11 +15,11 @@ import pytest
 
 from bt_attention_lstm.models.artifact import load_artifact
 from bt_attention_lstm.models.errors import ConfigError, DataError, UserInputError
-from bt_attention_lstm.models.labels import NO_LABEL, make_labels
-from bt_attention_lstm.runners.workflows.walkforward.fold import FoldSettings, fold_jobs, run_fold
-from bt_attention_lstm.runners.workflows.walkforward.plan import bars_needed, plan_folds
-from bt_attention_lstm.runners.workflows.walkforward.stitch import FOLD_COLUMNS, fold_table, stitch
-from bt_attention_lstm.strategies.engine import BrokerConfig
+from bt_attention_lstm.models.training.labels import NO_LABEL, make_labels
+from bt_attention_lstm.runners.research.cerebro import BrokerConfig
+from bt_attention_lstm.runners.research.walkforward.fold import FoldSettings, fold_jobs, run_fold
+from bt_attention_lstm.runners.research.walkforward.plan import bars_needed, plan_folds
+from bt_attention_lstm.runners.research.walkforward.stitch import FOLD_COLUMNS, fold_table, stitch
 from tests.conftest import REPO_ROOT, subprocess_env
 from tests.runners.conftest import (
     TEST_BARS,

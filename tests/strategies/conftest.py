@@ -17,9 +17,9 @@ import pytest
 import torch
 
 from bt_attention_lstm.models.artifact import Artifact, load_artifact, save_artifact
-from bt_attention_lstm.models.feature_spec import v1_spec
-from bt_attention_lstm.models.network import AttentionLSTM, ModelConfig
-from bt_attention_lstm.models.scaling import FeatureScaler
+from bt_attention_lstm.models.features.scaling import FeatureScaler
+from bt_attention_lstm.models.features.spec import v1_spec
+from bt_attention_lstm.models.nn.network import AttentionLSTM, ModelConfig
 
 # The model ignores its input, so the short ta-v1 warm-up (49 bars) keeps crafted paths short;
 # it also runs every strategy test on a ta-v1 artifact, which must keep working.

@@ -16,15 +16,15 @@ import backtrader as bt
 import pandas as pd
 import torch
 
-from bt_attention_lstm.indicators.features import compute_features
 from bt_attention_lstm.models.artifact import Artifact, load_artifact, save_artifact
 from bt_attention_lstm.models.data import load_ohlcv
-from bt_attention_lstm.models.feature_spec import v1_spec
-from bt_attention_lstm.models.network import AttentionLSTM, ModelConfig
-from bt_attention_lstm.models.scaling import FeatureScaler
+from bt_attention_lstm.models.features.compute import compute_features
+from bt_attention_lstm.models.features.scaling import FeatureScaler
+from bt_attention_lstm.models.features.spec import v1_spec
+from bt_attention_lstm.models.nn.network import AttentionLSTM, ModelConfig
 from bt_attention_lstm.strategies import AttentionLSTMStrategy
-from bt_attention_lstm.strategies.live_feed import LiveReplayFeed
-from bt_attention_lstm.strategies.paper_broker import PaperBroker
+from bt_attention_lstm.strategies.live.feed import LiveReplayFeed
+from bt_attention_lstm.strategies.live.paper_broker import PaperBroker
 from tests.conftest import DATA_DIR
 
 YHOO = DATA_DIR / "yhoo-1996-2014.txt"

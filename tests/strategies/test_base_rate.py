@@ -11,9 +11,9 @@ import backtrader as bt
 import pytest
 
 from bt_attention_lstm.models.artifact import Artifact, load_artifact, save_artifact
-from bt_attention_lstm.models.calibration import VectorScaling
+from bt_attention_lstm.models.training.calibration import VectorScaling
+from bt_attention_lstm.runners.research.cerebro import pandas_feed, run_backtest
 from bt_attention_lstm.strategies import AttentionLSTMStrategy
-from bt_attention_lstm.strategies.engine import pandas_feed, run_backtest
 from tests.strategies.conftest import constant_signal_artifact, crafted_market, wiggle
 
 # The identity written as a fitted scaling: the network's output unchanged, but anchored.

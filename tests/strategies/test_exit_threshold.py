@@ -12,7 +12,7 @@ import pytest
 
 from bt_attention_lstm.models.artifact import load_artifact
 from bt_attention_lstm.models.errors import ConfigError
-from bt_attention_lstm.strategies.engine import run_backtest
+from bt_attention_lstm.runners.research.cerebro import run_backtest
 
 THRESHOLD = 0.05
 

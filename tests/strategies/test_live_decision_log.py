@@ -27,7 +27,7 @@ def test_every_decision_is_logged_and_written_as_json_lines(
     df = yhoo()
     cerebro, feed = live_cerebro(df, artifact, backfill=300, decision_log=str(path),
                                  broker=FaultyBroker(faults={"stop": ("reject", 1)}))
-    with caplog.at_level(logging.INFO, logger="bt_attention_lstm.strategies.decision_log"):
+    with caplog.at_level(logging.INFO, logger="bt_attention_lstm.strategies.live.decision_log"):
         strat = cerebro.run()[0]
     lines = [json.loads(line) for line in path.read_text().splitlines()]
     decisions = [r for r in lines if r["action"] != "order"]

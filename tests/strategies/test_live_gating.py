@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 from bt_attention_lstm.models.artifact import Artifact
-from bt_attention_lstm.strategies.engine import BrokerConfig, run_backtest
-from bt_attention_lstm.strategies.paper_broker import PaperBroker
+from bt_attention_lstm.runners.research.cerebro import BrokerConfig, run_backtest
+from bt_attention_lstm.strategies.live.paper_broker import PaperBroker
 from tests.strategies.live_helpers import (
     TRADING,
     decision_orders,
@@ -72,7 +72,7 @@ def test_live_decisions_equal_the_batched_backtest(artifact: Artifact) -> None:
 def test_short_backfill_is_warned(artifact: Artifact, caplog: pytest.LogCaptureFixture) -> None:
     df = yhoo("2010-01-01", "2010-12-31")
     cerebro, _ = live_cerebro(df, artifact, backfill=80)
-    with caplog.at_level(logging.WARNING, logger="bt_attention_lstm.strategies.live_gate"):
+    with caplog.at_level(logging.WARNING, logger="bt_attention_lstm.strategies.live.gate"):
         cerebro.run()
     warned = [r.getMessage() for r in caplog.records if "before LIVE" in r.getMessage()]
     assert len(warned) == 1 and "only 80 bars of history" in warned[0]

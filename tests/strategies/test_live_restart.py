@@ -11,7 +11,7 @@ import pytest
 
 from bt_attention_lstm.models.artifact import Artifact
 from bt_attention_lstm.models.errors import ConfigError, DataError
-from bt_attention_lstm.strategies.state_store import StateStore
+from bt_attention_lstm.strategies.execution.state_store import StateStore
 from tests.strategies.conftest import crafted_market, wiggle
 from tests.strategies.live_helpers import HeldBroker, live_cerebro, protected_units
 

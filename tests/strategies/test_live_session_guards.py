@@ -11,7 +11,7 @@ import pytest
 from bt_attention_lstm.models.artifact import Artifact
 from bt_attention_lstm.models.errors import ConfigError
 from bt_attention_lstm.strategies import AttentionLSTMStrategy
-from bt_attention_lstm.strategies.live_feed import LiveReplayFeed
+from bt_attention_lstm.strategies.live.feed import LiveReplayFeed
 from tests.conftest import DATA_DIR
 from tests.strategies.conftest import crafted_market, wiggle
 

@@ -8,11 +8,11 @@ import pytest
 
 from bt_attention_lstm.models.artifact import load_artifact
 from bt_attention_lstm.models.config import ModelConfig, TrainConfig
-from bt_attention_lstm.models.feature_spec import FeatureSpec
-from bt_attention_lstm.models.position_training import position_cv_warnings
-from bt_attention_lstm.models.synthetic import planted_edge_market, random_walk_market
-from bt_attention_lstm.runners.workflows.training.pipeline import train_and_save
-from bt_attention_lstm.strategies.engine import run_backtest
+from bt_attention_lstm.models.data.synthetic import planted_edge_market, random_walk_market
+from bt_attention_lstm.models.features.spec import FeatureSpec
+from bt_attention_lstm.models.training.pipeline import train_and_save
+from bt_attention_lstm.models.training.position import position_cv_warnings
+from bt_attention_lstm.runners.research.cerebro import run_backtest
 
 SMALL = ModelConfig(
     n_features=FeatureSpec().n_features, hidden=8, layers=1, heads=2, dropout=0.0, seq_len=10

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from bt_attention_lstm.models.artifact import Artifact, load_artifact, save_artifact
-from bt_attention_lstm.models.calibration import VectorScaling
-from bt_attention_lstm.strategies.engine import run_backtest
+from bt_attention_lstm.models.training.calibration import VectorScaling
+from bt_attention_lstm.runners.research.cerebro import run_backtest
 from tests.strategies.conftest import constant_signal_artifact, crafted_market, wiggle
 from tests.strategies.live_helpers import HeldBroker, live_cerebro, protected_units
 

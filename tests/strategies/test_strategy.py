@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from bt_attention_lstm.models.artifact import Artifact, load_artifact
+from bt_attention_lstm.runners.research.cerebro import BrokerConfig, pandas_feed, run_backtest
 from bt_attention_lstm.strategies import AttentionLSTMStrategy
-from bt_attention_lstm.strategies.engine import BrokerConfig, pandas_feed, run_backtest
 from tests.conftest import DATA_DIR
 from tests.strategies.conftest import crafted_market, wiggle
 

@@ -24,16 +24,16 @@ import pytest
 import torch
 
 from bt_attention_lstm.indicators.feature_vector import FeatureVector
-from bt_attention_lstm.indicators.features import warmup_bars
 from bt_attention_lstm.models.artifact import Artifact, load_artifact, save_artifact
 from bt_attention_lstm.models.errors import ConfigError
-from bt_attention_lstm.models.feature_spec import FeatureSpec, v1_spec
-from bt_attention_lstm.models.network import AttentionLSTM, ModelConfig
-from bt_attention_lstm.models.scaling import FeatureScaler
-from bt_attention_lstm.models.vol_targeting import VolTarget, ex_ante_vol
+from bt_attention_lstm.models.features.compute import warmup_bars
+from bt_attention_lstm.models.features.scaling import FeatureScaler
+from bt_attention_lstm.models.features.spec import FeatureSpec, v1_spec
+from bt_attention_lstm.models.nn.network import AttentionLSTM, ModelConfig
+from bt_attention_lstm.models.portfolio.vol_targeting import VolTarget, ex_ante_vol
+from bt_attention_lstm.runners.research.cerebro import pandas_feed
 from bt_attention_lstm.strategies import AttentionLSTMStrategy
 from bt_attention_lstm.strategies.attention_lstm import default_sizing
-from bt_attention_lstm.strategies.engine import pandas_feed
 from bt_attention_lstm.strategies.sizing import (
     needs_rebalance,
     target_fraction,

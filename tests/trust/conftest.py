@@ -9,12 +9,12 @@ import pandas as pd
 import pytest
 
 from bt_attention_lstm.models.artifact import Artifact, load_artifact
-from bt_attention_lstm.models.feature_spec import FeatureSpec
-from bt_attention_lstm.models.network import ModelConfig
-from bt_attention_lstm.models.training import Segment, TrainConfig
-from bt_attention_lstm.runners.workflows.audit.core import annualised_sharpe
-from bt_attention_lstm.runners.workflows.training.pipeline import train_and_save
-from bt_attention_lstm.strategies.engine import BacktestResult, BrokerConfig, run_backtest
+from bt_attention_lstm.models.features.spec import FeatureSpec
+from bt_attention_lstm.models.nn.network import ModelConfig
+from bt_attention_lstm.models.training.classifier import Segment, TrainConfig
+from bt_attention_lstm.models.training.pipeline import train_and_save
+from bt_attention_lstm.runners.research.audit.core import annualised_sharpe
+from bt_attention_lstm.runners.research.cerebro import BacktestResult, BrokerConfig, run_backtest
 
 # Tiny and fast: hidden 16, one layer, seq_len 10, 3 epochs, CPU. lr 1e-2 (not 1e-3): with ~800
 # training windows an epoch is 7 steps, and at 1e-3 the model barely moves from its

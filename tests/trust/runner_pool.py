@@ -68,13 +68,13 @@ def run_many(invocations: list[Invocation], env: dict[str, str], parallel: int =
 def _warm_imports() -> None:
     """Import what every runner imports, without running anything."""
     # the runners import their heavy libraries after parsing: warm those too
+    import bt_attention_lstm.models.training.multi_symbol  # noqa: F401
     import bt_attention_lstm.runners.audit  # noqa: F401
     import bt_attention_lstm.runners.backtest  # noqa: F401
+    import bt_attention_lstm.runners.research.audit.job  # noqa: F401
+    import bt_attention_lstm.runners.research.default_model  # noqa: F401
+    import bt_attention_lstm.runners.research.reporting  # noqa: F401
     import bt_attention_lstm.runners.train  # noqa: F401
-    import bt_attention_lstm.runners.workflows.audit.job  # noqa: F401
-    import bt_attention_lstm.runners.workflows.reporting  # noqa: F401
-    import bt_attention_lstm.runners.workflows.training.default_model  # noqa: F401
-    import bt_attention_lstm.runners.workflows.training.multi_symbol  # noqa: F401
 
 
 def _child(inv: dict, out_path: str, err_path: str) -> None:

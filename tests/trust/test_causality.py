@@ -15,7 +15,7 @@ import pytest
 
 from bt_attention_lstm.indicators import FeatureVector, ModelSignal, compute_features, warmup_bars
 from bt_attention_lstm.models.artifact import Artifact, load_artifact
-from bt_attention_lstm.strategies.engine import pandas_feed, run_backtest
+from bt_attention_lstm.runners.research.cerebro import pandas_feed, run_backtest
 from tests.trust.conftest import NO_COSTS
 
 CUTS = (370, 400, 777)  # bars of the 1004-bar ORCL 2000-2003 frame; the signal starts at 355

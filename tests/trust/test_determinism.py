@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from bt_attention_lstm.models.artifact import load_artifact, parameters_digest
-from bt_attention_lstm.models.synthetic import synthetic_market
+from bt_attention_lstm.models.data.synthetic import synthetic_market
 from tests.conftest import REPO_ROOT, TINY_MODEL, TINY_RANGE, TINY_TRAIN, subprocess_env
 from tests.trust.conftest import train_tiny
 

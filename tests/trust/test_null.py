@@ -9,8 +9,9 @@ out of sample (no costs, so no edge means a true Sharpe ratio of exactly 0).
 The bound. Under H0 the per-bar Sharpe estimate SR_hat of n returns has standard error
     SE = sqrt((1 + SR^2 / 2) / n)                     (Lo, "The Statistics of Sharpe Ratios",
                                                        Financial Analysts Journal 58(4), 2002)
-which at SR = 0 is 1/sqrt(n). Annualised with ppy = 252 bars a year it is sqrt(ppy / n), and
-the mean of K independent seeds has SE_K = sqrt(ppy / n) / sqrt(K). The test asserts
+which at SR = 0 is 1/sqrt(n). Annualised with periods_per_year = 252 bars a year it is
+sqrt(periods_per_year / n), and
+the mean of K independent seeds has SE_K = sqrt(periods_per_year / n) / sqrt(K). The test asserts
 |mean annualised Sharpe| <= 3 SE_K (a ~3-sigma bound: a false alarm about 3 times in 1000).
 
 Being flat part of the time does not change this: with positions w_t chosen before the return
@@ -43,9 +44,9 @@ import pytest
 import bt_attention_lstm.strategies.attention_lstm as attention_lstm
 from bt_attention_lstm.indicators import FeatureVector, compute_features
 from bt_attention_lstm.indicators.feature_vector import write_line
-from bt_attention_lstm.models.labels import make_labels
-from bt_attention_lstm.models.synthetic import random_walk_market
-from bt_attention_lstm.models.training import Segment
+from bt_attention_lstm.models.data.synthetic import random_walk_market
+from bt_attention_lstm.models.training.classifier import Segment
+from bt_attention_lstm.models.training.labels import make_labels
 from tests.trust.conftest import NULL_MODEL, NULL_TRAIN, PPY, oos_backtest, sharpe, train_tiny
 
 SEEDS = (101, 102, 103, 104)
@@ -60,10 +61,10 @@ HORIZON = NULL_TRAIN.horizon
 TRAIN = dataclasses.replace(NULL_TRAIN, epochs=10, patience=3)
 
 
-def null_bound(n: int, k: int, ppy: float = PPY, sigmas: float = 3.0) -> float:
+def null_bound(n: int, k: int, periods_per_year: float = PPY, sigmas: float = 3.0) -> float:
     """sigmas x the standard error of the mean of k annualised Sharpe estimates at SR = 0."""
     per_bar_se = math.sqrt((1.0 + 0.0**2 / 2.0) / n)
-    return sigmas * per_bar_se * math.sqrt(ppy) / math.sqrt(k)
+    return sigmas * per_bar_se * math.sqrt(periods_per_year) / math.sqrt(k)
 
 
 def forward_return(close: np.ndarray, horizon: int) -> np.ndarray:

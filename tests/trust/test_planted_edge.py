@@ -24,13 +24,13 @@ import numpy as np
 import pytest
 
 from bt_attention_lstm.indicators import compute_features
-from bt_attention_lstm.models.feature_spec import FeatureSpec
-from bt_attention_lstm.models.inference import BatchedPredictor
-from bt_attention_lstm.models.labels import NO_LABEL, make_labels
-from bt_attention_lstm.models.network import ModelConfig
-from bt_attention_lstm.models.synthetic import planted_edge_market
-from bt_attention_lstm.models.training import TrainConfig
-from bt_attention_lstm.strategies.engine import BrokerConfig
+from bt_attention_lstm.models.data.synthetic import planted_edge_market
+from bt_attention_lstm.models.features.spec import FeatureSpec
+from bt_attention_lstm.models.inference.predictors import BatchedPredictor
+from bt_attention_lstm.models.nn.network import ModelConfig
+from bt_attention_lstm.models.training.classifier import TrainConfig
+from bt_attention_lstm.models.training.labels import NO_LABEL, make_labels
+from bt_attention_lstm.runners.research.cerebro import BrokerConfig
 from tests.trust.conftest import oos_backtest, sharpe, train_tiny
 
 SEEDS = (1, 2)

@@ -18,8 +18,8 @@ import backtrader as bt
 import pytest
 
 from bt_attention_lstm.models.errors import ConfigError
+from bt_attention_lstm.runners.research.cerebro import pandas_feed
 from bt_attention_lstm.strategies import AttentionLSTMStrategy
-from bt_attention_lstm.strategies.engine import pandas_feed
 from tests.conftest import REPO_ROOT, subprocess_env
 
 ORCL_ARG = "models/datasets/orcl-1995-2014.txt"

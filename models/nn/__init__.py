@@ -1,0 +1,1 @@
+"""The networks: AttentionLSTM, its heads, the fused and stacked inference forms, ensembles."""

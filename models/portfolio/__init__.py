@@ -1,0 +1,1 @@
+"""Positions as returns: volatility targeting and the simple trading rules."""
