@@ -38,7 +38,7 @@ class FeatureVector(bt.Indicator):
     - runonce: ``once`` runs the feature code over the preloaded arrays up to ``end``; TA-Lib is
       causal, so bar i only ever sees bars <= i.
     - next mode, ``preload=False`` and live: each bar updates ``StreamingFeatures`` (O(1) a
-      bar: TA-Lib's own indicator state carried forward, ``indicators.ta_stream``), which gives
+      bar: TA-Lib's own indicator state carried forward, ``models.features.ta_stream``), which gives
       the full-history values bit for bit. ``prenext`` feeds the warm-up bars too. A bar seen
       again unchanged (another feed advanced) is not fed twice; a bar that changed in place
       (a forming bar) is recomputed from the state before it; skipped bars are caught up from

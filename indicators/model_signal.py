@@ -27,7 +27,8 @@ class ModelSignal(bt.Indicator):
       model in batches on the device (each window ends at its own bar).
     - next mode, ``preload=False`` and live feeds: ``next`` pushes one feature row into the
       fixed-size state of the seq_len windows in flight on the device (each advanced one LSTM
-      step per bar, see ``models.inflight_windows``) and finishes the window ending at this bar.
+      step per bar, see ``models.inference.inflight_windows``) and finishes the window ending at
+      this bar.
 
     minperiod = feature warm-up (FeatureVector's minperiod) + seq_len - 1; nothing undefined
     ever reaches the model.
@@ -35,7 +36,7 @@ class ModelSignal(bt.Indicator):
     Params: ``model_path`` (artifact directory), or ``artifact`` (an already loaded one, to share
     it between feeds); ``device`` ("auto" = CUDA when available, else CPU); ``batch_size``:
     windows per forward pass of the batched path on a GPU (on CPU it is capped at cache-sized
-    chunks of ``models.inference.CPU_CHUNK`` windows, run by one worker thread per torch
+    chunks of ``models.inference.predictors.CPU_CHUNK`` windows, run by one worker thread per torch
     thread); ``threads`` (intra-op threads of the per-bar path on CPU; 1 is fastest for
     batch-1 inference); ``threshold`` (0.2) and ``base_rate`` (0.0): ``cerebro.plot()`` draws
     the entry lines at base_rate +/- threshold (AttentionLSTMStrategy passes its base rate).

@@ -15,12 +15,12 @@ _EXPORTS = {
     "PluginError": "errors",
     "TrainingError": "errors",
     "UserInputError": "errors",
-    "FEATURE_NAMES": "feature_spec",
-    "FeatureSpec": "feature_spec",
-    "AttentionLSTM": "network",
+    "FEATURE_NAMES": "features.spec",
+    "FeatureSpec": "features.spec",
+    "AttentionLSTM": "nn.network",
     "ModelConfig": "config",
     "TrainConfig": "config",
-    "Trainer": "training",
+    "Trainer": "training.classifier",
 }
 __all__ = sorted(_EXPORTS)
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -67,7 +67,8 @@ class TrainConfig:
     """Optimisation and validation settings.
 
     ``inner_fraction``: the latest share of each training fold that chooses the epoch and the
-    calibration (nested CV, ``models.nested_cv``). ``ensemble``: independently seeded members
+    calibration (nested CV, ``models.training.nested_cv``). ``ensemble``: independently seeded
+    members
     whose probabilities are averaged inside one artifact. ``calibration``: "vector" (chosen on
     the inner slices, the class prior when it cannot beat it) or "none" (the raw network, for
     research and for tests of the plumbing that need a model whose output moves).
@@ -75,9 +76,10 @@ class TrainConfig:
     ``objective``: "sharpe" (default) trains a position head (long-only in (0, 1) with
     ``long_only``, else long-short in (-1, 1)) on the annualised Sharpe ratio of
     ``position * target_vol / sigma_t * next return`` less ``cost_bps`` per unit of weight
-    traded, over mini-batches of ``block_len`` consecutive bars (``models.position_training``);
+    traded, over mini-batches of ``block_len`` consecutive bars (``models.training.position``);
     epochs are chosen on the inner slice's portfolio Sharpe. "classify" trains the down / flat /
-    up classifier on labels over ``horizon`` bars (``models.training``). With either, ``horizon``
+    up classifier on labels over ``horizon`` bars (``models.training.classifier``). With either,
+    ``horizon``
     bars separate a training range from the validation range after it.
     """
 

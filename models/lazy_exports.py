@@ -13,14 +13,17 @@ def lazy_exports(
     package: str, exports: dict[str, str]
 ) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
     """``__getattr__`` and ``__dir__`` for ``package``; ``exports`` maps a public name to
-    ``"module"`` (same attribute name) or ``"module:attribute"``, relative to the package."""
+    ``"module"`` (same attribute name) or ``"module:attribute"``, relative to the package unless
+    the module is spelled out from ``bt_attention_lstm``."""
 
     def __getattr__(name: str) -> Any:
         target = exports.get(name)
         if target is None:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
         module, _, attribute = target.partition(":")
-        return getattr(importlib.import_module(f"{package}.{module}"), attribute or name)
+        if not module.startswith("bt_attention_lstm."):
+            module = f"{package}.{module}"
+        return getattr(importlib.import_module(module), attribute or name)
 
     def __dir__() -> list[str]:
         return sorted(exports)

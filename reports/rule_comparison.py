@@ -1,7 +1,7 @@
 """The model against the simple trading rules, scored on the same bars, with the same volatility
 targeting and the same costs, per symbol and for the equal-weight portfolio.
 
-For the model and every rule of ``models.trading_rules.RULES``, on each symbol and for the
+For the model and every rule of ``models.portfolio.trading_rules.RULES``, on each symbol and for the
 equal-weight portfolio: the net returns of ``reports.scored_returns`` (every position scaled by
 the same ``VolTarget``, after the same cost, on the bars where the model has a position from the
 evaluation start on), scored by ``reports.strategy_score``.

@@ -11,7 +11,7 @@ model is scored on, and their equal-weight portfolio.
 - Portfolio: R^p_d = the mean of R^s_d over the symbols s scored on date d (equal weights, the
   "diversified" portfolio Lim, Zohren & Roberts, 2019, validate and report on).
 
-See: models/vol_targeting.py (the one definition of sigma, weights and captured returns).
+See: models/portfolio/vol_targeting.py (the one definition of sigma, weights and captured returns).
 """
 
 from __future__ import annotations

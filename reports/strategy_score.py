@@ -2,7 +2,8 @@
 PSR, annualised return and volatility, drawdown, turnover, Sharpe against cost and the
 break-even cost.
 
-The returns come from ``models.vol_targeting.captured_returns`` at each cost; this module only
+The returns come from ``models.portfolio.vol_targeting.captured_returns`` at each cost; this module
+only
 summarises them. Formulas (n scored bars, P periods a year, R^c the net returns at cost c, D the
 |weight changes| paid for in them):
 

@@ -42,7 +42,7 @@ from bt_attention_lstm.runners.cli.common import (
 from bt_attention_lstm.runners.cli.outputs import announce_file, check_file_target
 from bt_attention_lstm.runners.cli.trading_args import add_broker_args, add_strategy_args
 
-SURROGATE_METHODS = ("block", "phase")  # runners.workflows.audit.surrogates; a test keeps equal
+SURROGATE_METHODS = ("block", "phase")  # runners.research.audit.surrogates; a test keeps equal
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -80,7 +80,7 @@ def main() -> int:
     params = strategy_params(args, 252.0)
     out = prepare_out_dir(args.out, command="backtest")
     from bt_attention_lstm.reports.rule_table import format_scores
-    from bt_attention_lstm.runners.research import backtest_run as work
+    from bt_attention_lstm.runners.research import backtest as work
     from bt_attention_lstm.runners.research.reporting import (
         final_summary,
         no_trade_reason,

@@ -77,7 +77,8 @@ def main() -> int:
 
 
 def checkout_benchmark():  # type: ignore[no-untyped-def]
-    """The measuring code lives in the source checkout (tests/perf), not in the installed package."""
+    """The measuring code lives in the source checkout (tests/perf), not in the installed
+    package."""
     import importlib
     import sys
     from pathlib import Path

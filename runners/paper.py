@@ -42,7 +42,7 @@ from bt_attention_lstm.runners.cli.trading_args import (
     strategy_params,
 )
 
-# strategies.live_gate.WARMUP_MARGIN, for --help without importing backtrader (a test keeps
+# strategies.live.gate.WARMUP_MARGIN, for --help without importing backtrader (a test keeps
 # the two equal)
 WARMUP_MARGIN = 100
 

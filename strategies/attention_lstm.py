@@ -89,7 +89,7 @@ class AttentionLSTMStrategy(OrderLifecycle, LiveSession, bt.Strategy):
     - Volatility targeting (``vol_target``; the default for a position head): every bar the
       target weight is edge x target_vol / (ex_ante_vol x sqrt(periods_per_year)) x risk,
       clipped to +-``max_leverage`` (``strategies.sizing.vol_target_weight``, on the shared
-      sigma_t of ``models.vol_targeting``, the FeatureVector's ``ex_ante_vol`` line: ta-v2
+      sigma_t of ``models.portfolio.vol_targeting``, the FeatureVector's ``ex_ante_vol`` line: ta-v2
       artifacts only). The strategy trades to it when its sign differs from the held
       position's or it is more than ``rebalance_band`` (of equity) away from the held weight,
       and holds otherwise, so small changes do not pay commission every bar. A target of 0
@@ -168,7 +168,7 @@ class AttentionLSTMStrategy(OrderLifecycle, LiveSession, bt.Strategy):
     Live feeds (``islive()``): orders only on bars the feed reports LIVE, never on DELAYED
     backfill or after CONNBROKEN/DISCONNECTED until LIVE again; features and the model warm up
     on backfill. Every broker order event (partial fills, rejections, margin, cancels,
-    expiries) is handled: see ``strategies.order_lifecycle``. ``replaydata`` is refused.
+    expiries) is handled: see ``strategies.execution.order_lifecycle``. ``replaydata`` is refused.
 
     With several feeds, each data's cap is its equal-risk share (inverse trailing volatility,
     normalised to sum to one over the traded feeds already warmed up) but never more than
@@ -180,7 +180,6 @@ class AttentionLSTMStrategy(OrderLifecycle, LiveSession, bt.Strategy):
     ``reports.report_from_strategy``.
     """
 
-    alias = ("EnhancedLSTMStrategy",)
     params = (
         ("model_path", None),
         ("artifact", None),
@@ -266,8 +265,8 @@ class AttentionLSTMStrategy(OrderLifecycle, LiveSession, bt.Strategy):
             )
         )
         self._own_sizer = True  # set in start(): cerebro.addsizer replaces it after __init__
-        self._init_lifecycle()  # order bookkeeping (strategies.order_lifecycle)
-        self._init_live()  # gate, decision log, state (strategies.live_session)
+        self._init_lifecycle()  # order bookkeeping (strategies.execution.order_lifecycle)
+        self._init_live()  # gate, decision log, state (strategies.live.session)
         self.trades: list[TradeRecord] = []
         self.bars_in_market = 0
         self.bars_seen = 0

@@ -2,7 +2,7 @@
 
 Four rules: three size an entry by a classifier's confidence (``confidence``, ``fixed``,
 ``volatility``); ``vol_target`` holds a volatility-scaled target weight and trades the
-difference (``models.vol_targeting``, the one definition of ex-ante volatility and
+difference (``models.portfolio.vol_targeting``, the one definition of ex-ante volatility and
 vol-scaled weights).
 """
 
@@ -121,7 +121,7 @@ class SizingInputs:
     """What the sizer needs to know about one data at the current bar.
 
     ``confidence``: the edge traded; ``annual_vol``: trailing realised volatility a year;
-    ``ex_ante_vol``: the per-bar sigma_t of ``models.vol_targeting`` (``vol_target``);
+    ``ex_ante_vol``: the per-bar sigma_t of ``models.portfolio.vol_targeting`` (``vol_target``);
     ``held``: the units the strategy itself owns (never the broker's whole position);
     ``share``: this data's part of the book (``vol_target``'s leverage cap).
     """

@@ -20,7 +20,7 @@ Fixtures:
   Treat it as read-only: ``.copy()`` before changing it.
 - ``tiny_training`` (session): a ``TinyTraining`` (path, result, frame, model_config,
   train_config): a tiny AttentionLSTM trained with
-  ``runners.workflows.training.pipeline.train_and_save``
+  ``models.training.pipeline.train_and_save``
   on ORCL 1995-2001 (hidden 16, 1 layer, 2 heads, seq_len 10, 2 epochs, 2 folds, seed 1).
 - ``tiny_artifact`` (session): ``tiny_training``'s network saved with identity calibration (raw
   outputs that react to the input; the trained artifact's calibration is the constant class
@@ -89,7 +89,7 @@ class TinyTraining:
     """What the ``tiny_training`` fixture produced."""
 
     path: Path  # the artifact directory (model.safetensors + meta.json)
-    result: Any  # models.training.TrainingResult
+    result: Any  # models.training.classifier.TrainingResult
     frame: pd.DataFrame  # the ORCL 1995-2001 bars it was trained on
     model_config: ModelConfig
     train_config: TrainConfig

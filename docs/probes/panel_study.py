@@ -8,7 +8,7 @@ costs), per stock and for the equal-weight portfolio.
 
 Everything comes from the package: the shipped wide close-only file (``models.datasets``),
 the default model's architecture and training configuration
-(``runners.workflows.training.default_model``), and the scorer the backtest and evaluate
+(``runners.research.default_model``), and the scorer the backtest and evaluate
 commands print (``model_beside_rules``). Nothing is chosen on the years it reports.
 """
 

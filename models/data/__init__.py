@@ -10,7 +10,7 @@ Close-only files (``Date,Close``) and wide price files (``Date,AAPL,AMD,...``: o
 per symbol) load as close-only frames: open = high = low = close, volume 0,
 ``attrs["close_only"]`` True; one symbol of a wide file is the source ``path#SYMBOL`` (its
 ``source``), and ``load_price_panel`` loads every symbol. The layout rules are in
-:mod:`models.price_panel`.
+:mod:`models.data.price_panel`.
 
 Timestamps: intraday bars keep the file's own time (backtrader's convention: a bar is stamped at
 its close). Daily bars are stamped at midnight of their date; backtrader's own CSV feeds stamp
@@ -89,7 +89,7 @@ def load_ohlcv(path: str | os.PathLike[str], fmt: str = "auto") -> pd.DataFrame:
     exactly as backtrader's ``YahooFinanceCSVData`` defaults do), ``btcsv`` (backtrader CSV),
     ``generic`` (any CSV with a date/datetime/timestamp column and OHLC(V) columns),
     ``parquet``, ``close`` (a time column and one price column) or ``wide`` (a time column and
-    one price column per symbol; see :mod:`models.price_panel`). ``path`` may be
+    one price column per symbol; see :mod:`models.data.price_panel`). ``path`` may be
     ``FILE#SYMBOL``: that symbol's column of a wide file. A wide file without ``#SYMBOL`` raises
     DataError naming its symbols (:func:`load_price_panel` loads them all). Close-only frames
     have open = high = low = close, volume 0 and ``attrs["close_only"]`` True (False on OHLCV
@@ -149,7 +149,7 @@ def detect_format(path: str | os.PathLike[str]) -> str:
 
     The layout of the columns decides first: a time column with one price column is ``close``,
     with several symbol columns ``wide`` (CSV or parquet alike; see
-    :func:`models.price_panel.classify_columns`). Otherwise ``.parquet``/``.pq`` files are
+    :func:`models.data.price_panel.classify_columns`). Otherwise ``.parquet``/``.pq`` files are
     parquet, and the CSV header decides (case-insensitive): ``Date,Open,High,Low,Close,Adj
     Close,Volume`` is Yahoo, backtrader's ``Date[,Time],Open,High,Low,Close,Volume,OpenInterest``
     is btcsv, anything else is generic (an ``Adj Close`` column in another layout is then
@@ -546,7 +546,7 @@ def _naive_ns(index: pd.DatetimeIndex, src: str) -> pd.DatetimeIndex:
 
 
 # --------------------------------------------------------------------------------------------
-# Close-only and wide price files (layout rules in models.price_panel)
+# Close-only and wide price files (layout rules in models.data.price_panel)
 # --------------------------------------------------------------------------------------------
 
 

@@ -71,7 +71,7 @@ def _trend_columns(
 
     Formula: nret_h = ln(C_t / C_{t-h}) / (sigma_t * sqrt(h)), sigma_t = sqrt(EMA_60(r^2)) of
     one-bar log returns up to and including t (Lim, Zohren & Roberts, 2019): the shared
-    ``models.vol_targeting`` definition, computed once for the returns and the
+    ``models.portfolio.vol_targeting`` definition, computed once for the returns and the
     ``ex_ante_vol`` line (what vol-target sizing divides by; no model reads it).
     """
     sigma = ewm_vol_of_returns(ret_1_all, spec.ewm_vol_span)[first:]

@@ -1,7 +1,7 @@
 """The feature specification: which features, with which parameters.
 
 It lives in ``models`` (not ``indicators``) so that an artifact can be checked against what this
-code computes without importing backtrader. ``indicators.features`` implements it.
+code computes without importing backtrader. ``models.features.compute`` implements it.
 
 Two versions exist. ``ta-v2`` (version 2, the default) is ``ta-v1`` plus trend and regime
 features after Lim, Zohren & Roberts (2019) and the Momentum Transformer (Wood et al., 2021):
@@ -54,7 +54,7 @@ V2_FEATURE_NAMES: tuple[str, ...] = tuple(f"nret_{h}" for h in RETURN_HORIZONS) 
 )
 
 # Lines computed for ta-v2 that no model reads: the ex-ante daily volatility sigma_t of
-# ``models.vol_targeting`` (the nret_* denominator), which vol-target sizing divides by.
+# ``models.portfolio.vol_targeting`` (the nret_* denominator), which vol-target sizing divides by.
 V2_STRATEGY_LINES: tuple[str, ...] = ("ex_ante_vol",)
 
 # Every feature this code computes: the lines of a FeatureVector. ta-v2 keeps computing the ta-v1

@@ -1,9 +1,9 @@
-"""The features of ``indicators.features.feature_matrix``, one bar at a time, O(1) a bar.
+"""The features of ``models.features.compute.feature_matrix``, one bar at a time, O(1) a bar.
 
 ``StreamingFeatures.update(high, low, close, volume)`` returns the row that
 ``feature_matrix(..., names=spec.line_names)`` gives the same bar over the whole history so
 far, for the per-bar path of ``FeatureVector`` (next mode, ``preload=False``, live). Every TA-Lib
-indicator keeps its own state (``indicators.ta_stream``, bit for bit what the Function API
+indicator keeps its own state (``models.features.ta_stream``, bit for bit what the Function API
 computes); the per-row arithmetic below is ``_raw_matrix``'s, operation for operation:
 
 - ret_h = ln C_t - ln C_{t-h}; hl_range = ln(H/L); sma_gap_50 = ln C - ln SMA_50(C)

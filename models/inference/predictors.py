@@ -6,9 +6,10 @@ bar, so they give the same probabilities (to float rounding, <= 1e-5). Both run 
 per-bar path keeps every window containing the latest bar in flight (``InFlightWindows`` on
 CUDA, its numpy twin ``NumpyInFlightWindows`` on the CPU, where torch's per-call cost would be
 most of a bar's work).
-Calibration is already folded into each member's head (``models.calibration``); an ensemble's
+Calibration is already folded into each member's head (``models.training.calibration``); an
+ensemble's
 members run stacked as one network whose output is their averaged probability
-(``models.stacked_network``), so its cost grows with its size but its per-call overhead does not.
+(``models.nn.stacked_network``), so its cost grows with its size but its per-call overhead does not.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ def _fused_network(
 ) -> FusedAttentionLSTM | StackedFusedEnsemble:
     """The network to run: the fused twin of a single model, or an ensemble's fused members
     stacked into one network whose softmax is their averaged probability
-    (``models.stacked_network``)."""
+    (``models.nn.stacked_network``)."""
     # Built from the artifact's weights: one artifact can serve several feeds and devices.
     members = [FusedAttentionLSTM(m) for m in artifact.members or (artifact.model,)]
     network = members[0] if len(members) == 1 else StackedFusedEnsemble(members)
@@ -157,7 +158,8 @@ class StreamingPredictor:
     """One window per bar: push the bar's raw feature row, then predict.
 
     Every window containing the latest bar is kept in flight on the device (see
-    ``models.inflight_windows``): a push advances all of them by one step, and the window that
+    ``models.inference.inflight_windows``): a push advances all of them by one step, and the window
+    that
     ends at this bar is complete. State is fixed-size (seq_len windows), whatever the history.
     ``cuda_graphs=True`` (CUDA only) records each bar's work once per phase and replays it,
     removing the per-kernel launch cost.
@@ -176,7 +178,8 @@ class StreamingPredictor:
         self.threads = threads if self.device.type == "cpu" else None
         self.model = _fused_network(artifact, self.device, torch.float32)
         # On the CPU (no graphs) numpy runs a small network's steps with a fraction of torch's
-        # per-call cost (models.numpy_windows); larger ones and CUDA run the torch windows.
+        # per-call cost (models.inference.numpy_windows); larger ones and CUDA run the torch
+        # windows.
         on_cpu_numpy = (self.device.type == "cpu" and not cuda_graphs
                         and numpy_per_bar(self.model.config))
         self._numpy = NumpyInFlightWindows(self.model) if on_cpu_numpy else None

@@ -48,7 +48,7 @@ def calibrated_network(
     """(the network whose softmax is the artifact's probability, the calibrated members).
 
     One member: that member itself (an ``AttentionLSTM``); several: an ``AveragedEnsemble``.
-    A position head becomes its three-logit twin first (``models.position_head``), so the
+    A position head becomes its three-logit twin first (``models.nn.position_head``), so the
     softmax's p_up - p_down is its position.
     """
     folded = tuple(

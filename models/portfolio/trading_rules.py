@@ -1,7 +1,8 @@
 """The simple trading rules a trend model is judged against, as positions in [-1, 1] per bar.
 
 Each rule maps a close price array to the position held from the close of bar t, before
-volatility scaling (``models.vol_targeting.VolTarget.weights`` scales every rule the same way).
+volatility scaling (``models.portfolio.vol_targeting.VolTarget.weights`` scales every rule the same
+way).
 Every rule is causal: the position at bar t reads closes at bars <= t only. Bars where a rule is
 still warming up are NaN.
 

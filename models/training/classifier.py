@@ -5,7 +5,8 @@ Inputs are one feature array and one label array per symbol (``Segment``); windo
 segment's boundary and each scaler is fitted on the rows its training windows cover, nothing
 else.
 
-Cross-validation is nested (``models.nested_cv``): in each outer fold the epoch (early stopping)
+Cross-validation is nested (``models.training.nested_cv``): in each outer fold the epoch (early
+stopping)
 and the calibration are chosen on the inner slice of its training fold, and the outer validation
 fold is then scored once, beside the baselines. The final model uses what the CV found, never
 data a reported figure is computed from at the time it is computed:
@@ -14,7 +15,8 @@ data a reported figure is computed from at the time it is computed:
   for the median of the epochs the inner slices chose;
 - its calibration is fitted on the fold networks' out-of-fold logits and anchored at the class
   frequencies of the whole range; it falls back to that prior unless it beats it there
-  (``models.calibration.calibrate_out_of_fold``). Two rules keep that test meaningful on small
+  (``models.training.calibration.calibrate_out_of_fold``). Two rules keep that test meaningful on
+  small
   data. Only fold networks whose epoch was chosen on an inner slice large enough to judge
   (``MIN_CALIBRATION_WINDOWS``) give evidence, or the last fold (trained on the most data) when
   none was: an epoch chosen on 70-200 windows is noise (planted edge: chosen epochs from 1 to 40
@@ -87,7 +89,7 @@ MEMBER_SEED_STRIDE = 10_000  # member m of any fit uses seed + m * stride
 @dataclass(frozen=True)
 class Segment:
     """One symbol's raw features (n_bars, n_features; NaN warm-up rows) and labels (n_bars,),
-    with its closes for the Sharpe objective (``models.position_training``)."""
+    with its closes for the Sharpe objective (``models.training.position``)."""
 
     features: np.ndarray
     labels: np.ndarray

@@ -8,7 +8,8 @@ the calibration are chosen there, and the outer validation fold is scored once, 
 chosen. The final model is built by the same procedure on the whole range, so the table scores
 the procedure that produced the shipped model.
 
-Every fold also scores the baselines (``models.baselines``) on the same windows; ``cv_warnings``
+Every fold also scores the baselines (``models.training.baselines``) on the same windows;
+``cv_warnings``
 turns the table into the verdict printed by train.py and audit.py.
 """
 

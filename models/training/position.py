@@ -2,7 +2,8 @@
 
 The objective of Deep Momentum Networks (Lim, Zohren & Roberts, 2019): the network outputs a
 position p_t = tanh(z_t) in (-1, 1), held as the weight w_t = p_t * target_vol / (sigma_t *
-sqrt(periods_per_year)) (``models.vol_targeting``), and is trained to maximise the annualised
+sqrt(periods_per_year)) (``models.portfolio.vol_targeting``), and is trained to maximise the
+annualised
 Sharpe ratio of R_{t+1} = w_t * r_{t+1} - cost * |w_t - w_{t-1}| over mini-batches of time:
 blocks of ``block_len`` consecutive bars of one symbol, so that the turnover term sees
 consecutive positions.
@@ -12,11 +13,13 @@ epoch draws as many blocks as there are, each symbol equally often whatever its 
 long series does not dominate. Returns are vol-scaled before they enter the loss, so symbols of
 different volatility weigh alike.
 
-Validation is nested as for the classifier (``models.nested_cv``): within each outer training
+Validation is nested as for the classifier (``models.training.nested_cv``): within each outer
+training
 fold, the epoch is chosen on the inner slice's portfolio Sharpe (the vol-scaled returns after
 costs averaged across symbols date by date, then the Sharpe: the "diversified" Sharpe of the
 authors' code), and the outer fold is scored once, beside the simple rules
-(``models.trading_rules``) on the same bars and costs. The final model trains on every window
+(``models.portfolio.trading_rules``) on the same bars and costs. The final model trains on every
+window
 for the median chosen epoch count; an ensemble's members average their positions.
 """
 

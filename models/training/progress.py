@@ -1,6 +1,7 @@
 """One progress bar for a whole training run, and a rough estimate of how long one takes.
 
-The trainers (``models.training``, ``models.position_training``) draw one bar per fit ("fold 1",
+The trainers (``models.training.classifier``, ``models.training.position``) draw one bar per fit
+("fold 1",
 "fold 2 member 1", "final", ...): a dozen bars without a total. A runner that explains itself
 shows one bar instead, ``training: k/(folds + 1) fits``, advanced by the record each trainer
 logs when an outer fold is done (``"fold %d: %s"`` at INFO) and completed when the final fit
@@ -27,7 +28,7 @@ FOLD_LOGGERS = (
 )
 FOLD_MESSAGE = "fold %d: %s"
 
-# Seconds per training bar of the default model (runners.workflows.training.default_model) on
+# Seconds per training bar of the default model (runners.research.default_model) on
 # two idle CPU cores: 2400 bars of the synthetic market trained in ~2 s (3 folds + the final
 # fit, early stopping). An estimate, printed as "about ..."; more cores help up to about four,
 # and cores busy with other work can make it many times slower (torch's threads wait on them).

@@ -162,7 +162,7 @@ def test_exact_binary_price_scale_leaves_every_orcl_feature_unchanged(orcl_df):
 
 @pytest.mark.xfail(
     strict=True,
-    reason="BUG indicators/features.py adx_14/di_spread: TA-Lib's +DM/-DM rule is an exact "
+    reason="BUG models/features/compute.py adx_14/di_spread: TA-Lib's +DM/-DM rule is an exact "
     "comparison, so ties between two 2-decimal price moves (common in real data) are broken by "
     "float rounding; scaling ORCL by 10 flips 5 ties and moves ADX/DI by ~3e-2",
 )

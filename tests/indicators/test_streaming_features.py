@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import talib
 
-from bt_attention_lstm.indicators import ta_stream
+from bt_attention_lstm.models.features import ta_stream
 from bt_attention_lstm.models.features.compute import feature_matrix, warmup_bars
 from bt_attention_lstm.models.features.spec import FEATURE_NAMES, FeatureSpec, v1_spec
 from bt_attention_lstm.models.features.streaming import StreamingFeatures

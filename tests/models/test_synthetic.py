@@ -1,4 +1,4 @@
-"""Tests of models.synthetic: determinism, validity and the statistical properties promised."""
+"""Tests of models.data.synthetic: determinism, validity and the statistical properties promised."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 ``bar_latency`` runs ``AttentionLSTMStrategy`` in a Cerebro with ``preload=False`` (bars arrive
 one at a time, as from a live feed) and times every bar after the warm-up around the strategy's
 ``_next``, which is what backtrader runs for a bar once the feed has delivered it: the
-FeatureVector update (``indicators.streaming_features``), the ModelSignal step (scale the row,
+FeatureVector update (``models.features.streaming``), the ModelSignal step (scale the row,
 advance the windows in flight, finish the window) and the strategy's ``next`` (sizing, the
 decision, any orders). Loading the bar from the feed and the broker's matching are not in it.
 The FeatureVector's and the ModelSignal's own shares are timed as well; the decision's is the

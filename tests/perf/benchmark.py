@@ -61,7 +61,7 @@ MIN_BARS = 1000
 SEED = 0
 # --model-size: "design" is train.py's default architecture (the user's card: LSTM 128 x 2,
 # 4 heads, 20-bar windows); "small" is the model backtest.py and evaluate.py train when no
-# --model is given (runners/workflows/training/default_model.py), one member.
+# --model is given (runners/research/default_model.py), one member.
 MODEL_SIZES = ("design", "small")
 # the shipped 10-stock close-only panel (package data: bt_attention_lstm.models.datasets)
 PANEL_FILE = sample_path("us-stocks-close-1990-2022.csv")
@@ -174,7 +174,7 @@ class SmaCrossover(bt.Strategy):
 
 
 def run_cerebro(df: pd.DataFrame, strategy: type[bt.Strategy], runonce: bool, **params: Any) -> int:
-    """A Cerebro as strategies.engine.run_backtest builds it, without the result analyzers
+    """A Cerebro as runners.research.cerebro.run_backtest builds it, without the result analyzers
     (the baseline has none either). Returns the number of closed trades."""
     cerebro = bt.Cerebro(stdstats=False, runonce=runonce)
     cerebro.adddata(pandas_feed(df))
@@ -419,7 +419,7 @@ def bench_model_paths(
 def train_child(bars: int, steps: int, device: str, size: str, panel: bool = False
                 ) -> dict[str, float]:
     """A short training run of the Sharpe objective, prepared exactly as
-    ``models.position_training.PositionTrainer`` prepares it, bounded in steps.
+    ``models.training.position.PositionTrainer`` prepares it, bounded in steps.
 
     The data path is the trainer's own (its sample index, the scaler fitted on the rows the
     windows cover, float32 scaled features, windows as index views, blocks of consecutive bars

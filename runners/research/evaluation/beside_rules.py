@@ -2,7 +2,8 @@
 
 The model's position is what the strategy trades (``ModelSignal.confidence``: a position head's
 position, or a classifier's edge over its base rate), long-only unless shorts are allowed; the
-rules are ``models.trading_rules``; every row is scaled by ``models.vol_targeting`` and scored
+rules are ``models.portfolio.trading_rules``; every row is scaled by
+``models.portfolio.vol_targeting`` and scored
 by ``reports.rule_comparison`` (Sharpe with its standard error and PSR, turnover, cost
 sensitivity, break-even cost, and the verdict line).
 """

@@ -1,7 +1,8 @@
 """Evaluate the default model on one data set: train on the first part only, then score it.
 
 For each training seed: the nested CV table (the AttentionLSTM against the baselines on the same
-folds, from ``models.training``), the out-of-sample log-loss of the model against the training
+folds, from ``models.training.classifier``), the out-of-sample log-loss of the model against the
+training
 prior's, and an out-of-sample backtest. The trading baselines run once on the same range with
 the same broker. Training goes through ``default_model.cached_model``, so the model for the
 default seed is the very one the no-argument ``backtest.py`` trades.

@@ -1,7 +1,7 @@
 """One sweep trial: a configuration scored by its walk-forward out-of-sample Sharpe ratio.
 
 A trial never sees its test windows while training: every fold is a walk-forward fold
-(``runners.workflows.walkforward.fold``), and the
+(``runners.research.walkforward.fold``), and the
 score is the Sharpe ratio of the stitched out-of-sample
 returns. The folds run one after another so that a scheduler (ASHA) can read the running score
 after each one and stop a poor trial early.
