@@ -28,7 +28,7 @@ from bt_attention_lstm.runners.cli.common import (
     load_frames,
     require_bars,
 )
-from bt_attention_lstm.runners.research.cerebro import BacktestResult, BrokerConfig, run_backtest
+from bt_attention_lstm.runners.research.cerebro import CerebroRun, BrokerConfig, run_cerebro
 from bt_attention_lstm.runners.research.default_model import (
     DEFAULT_MODEL_SIZES,
     DefaultModelPlan,
@@ -158,7 +158,7 @@ def obtain_model(prep: Prepared, device: str, progress: bool) -> tuple[Artifact,
 
 @dataclass
 class Outcome:
-    result: BacktestResult
+    result: CerebroRun
     metrics: dict[str, Any]
     comparison: RuleComparison
     threshold: float
@@ -179,7 +179,7 @@ def run_and_report(
     assert artifact is not None, "obtain_model first"
     periods_per_year = infer_periods_per_year(df.index)
     with tqdm(total=prep.traded_bars, desc="backtest", unit="bar", disable=not progress) as bar:
-        result = run_backtest(
+        result = run_cerebro(
             df, artifact, {**params, "periods_per_year": periods_per_year}, broker,
             trade_start=start,
             runonce=not (args.no_runonce or args.no_preload), preload=not args.no_preload,

@@ -33,7 +33,7 @@ class BrokerConfig:
 
 
 @dataclass
-class BacktestResult:
+class CerebroRun:
     """Per-bar series from ``trade_start`` on, plus the trades and run facts."""
 
     returns: pd.DataFrame  # columns strategy, benchmark (simple returns per bar)
@@ -94,7 +94,7 @@ def pandas_feed(df: pd.DataFrame, name: str = "data0") -> bt.feeds.PandasData:
     )
 
 
-def run_backtest(
+def run_cerebro(
     df: pd.DataFrame,
     artifact: Artifact,
     strategy_params: dict[str, Any] | None = None,
@@ -103,7 +103,7 @@ def run_backtest(
     runonce: bool = True,
     preload: bool = True,
     name: str = "data0",
-) -> BacktestResult:
+) -> CerebroRun:
     """Backtest ``df`` (with any warm-up history before ``trade_start``) and collect results.
 
     Bars before ``trade_start`` only warm the features and the model up: no orders, and the
@@ -129,9 +129,9 @@ def run_backtest(
 
 def collect_result(
     df: pd.DataFrame, strat: AttentionLSTMStrategy, start: pd.Timestamp, cash: float
-) -> BacktestResult:
-    """The BacktestResult of a finished run whose Cerebro had an ``EquityRecorder`` named
-    "equity" and a DrawDown analyzer named "drawdown" (``run_backtest`` and the paper session
+) -> CerebroRun:
+    """The CerebroRun of a finished run whose Cerebro had an ``EquityRecorder`` named
+    "equity" and a DrawDown analyzer named "drawdown" (``run_cerebro`` and the paper session
     set them up): returns from ``start`` on, against buy-and-hold of ``df``'s close."""
     values = strat.analyzers.equity.get_analysis()["values"]
     equity_all = pd.Series(
@@ -155,7 +155,7 @@ def collect_result(
     ).reindex(equity.index)
     drawdown = strat.analyzers.drawdown.get_analysis()
     orders = strat.broker.orders
-    return BacktestResult(
+    return CerebroRun(
         returns=returns,
         equity=equity,
         trades=trades,

@@ -15,11 +15,11 @@ from bt_attention_lstm.reports.backtest_metrics import (  # noqa: F401 - re-expo
     period_block,
 )
 from bt_attention_lstm.reports.rule_comparison import RuleComparison
-from bt_attention_lstm.runners.research.cerebro import BacktestResult
+from bt_attention_lstm.runners.research.cerebro import CerebroRun
 
 
 def build_metrics(
-    result: BacktestResult, artifact: Artifact, periods_per_year: float, timeframe: str
+    result: CerebroRun, artifact: Artifact, periods_per_year: float, timeframe: str
 ) -> dict[str, Any]:
     return backtest_metrics(
         result.returns,
@@ -35,7 +35,7 @@ def build_metrics(
 
 
 class ReportSeries(Protocol):
-    """What a report is drawn from: a BacktestResult, or walk-forward folds stitched together."""
+    """What a report is drawn from: a CerebroRun, or walk-forward folds stitched together."""
 
     returns: pd.DataFrame
     trades: pd.DataFrame
@@ -91,7 +91,7 @@ ROWS = (
 
 
 def no_trade_reason(
-    result: BacktestResult, artifact: Artifact, threshold: float, allow_short: bool
+    result: CerebroRun, artifact: Artifact, threshold: float, allow_short: bool
 ) -> str | None:
     """Why a backtest made no trade, in one line for the terminal; None when it traded, or when
     its signal reached the threshold (then the stops, the sizer or the broker decided)."""

@@ -55,13 +55,13 @@ def make_user_project(root: Path) -> Path:
     (root / "models").mkdir()
     (root / "models" / "__init__.py").write_text('MINE = "user models"\n')
     (root / "reports" / "output" / "20240101-000000").mkdir(parents=True)
-    (root / "run_backtest.py").write_text(USER_SCRIPT)
+    (root / "run_cerebro.py").write_text(USER_SCRIPT)
     return root
 
 
 def run_user_backtest(python: str, project: Path, artifact: Path) -> str:
     done = subprocess.run(
-        [python, "run_backtest.py", str(artifact)],
+        [python, "run_cerebro.py", str(artifact)],
         cwd=project, env=subprocess_env(), capture_output=True, text=True, timeout=300,
     )
     assert done.returncode == 0, done.stderr[-3000:]

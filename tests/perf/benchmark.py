@@ -174,7 +174,7 @@ class SmaCrossover(bt.Strategy):
 
 
 def run_cerebro(df: pd.DataFrame, strategy: type[bt.Strategy], runonce: bool, **params: Any) -> int:
-    """A Cerebro as runners.research.cerebro.run_backtest builds it, without the result analyzers
+    """A Cerebro as runners.research.cerebro.run_cerebro builds it, without the result analyzers
     (the baseline has none either). Returns the number of closed trades."""
     cerebro = bt.Cerebro(stdstats=False, runonce=runonce)
     cerebro.adddata(pandas_feed(df))

@@ -15,7 +15,7 @@ import pytest
 from bt_attention_lstm.models.artifact import Artifact
 from bt_attention_lstm.models.data import infer_periods_per_year, infer_timeframe
 from bt_attention_lstm.reports import ReportError, report_from_strategy
-from bt_attention_lstm.runners.research.cerebro import BrokerConfig, pandas_feed, run_backtest
+from bt_attention_lstm.runners.research.cerebro import BrokerConfig, pandas_feed, run_cerebro
 from bt_attention_lstm.runners.research.reporting import build_metrics, write_report
 from bt_attention_lstm.strategies import AttentionLSTMStrategy
 from tests.conftest import DATA_DIR, load_market_file, subprocess_env
@@ -50,7 +50,7 @@ def test_report_from_strategy_equals_the_backtest_runners(
     churn: Artifact, nvda: pd.DataFrame, tmp_path: Path
 ) -> None:
     # What runners/backtest.py does with the same data, model and broker ...
-    result = run_backtest(nvda, churn, dict(PARAMS), BROKER)
+    result = run_cerebro(nvda, churn, dict(PARAMS), BROKER)
     periods_per_year = infer_periods_per_year(nvda.index)
     expected = build_metrics(result, churn, periods_per_year, infer_timeframe(nvda.index))
     runner_dir = write_report(

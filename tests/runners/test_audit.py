@@ -33,7 +33,7 @@ from bt_attention_lstm.runners.research.audit.surrogates import (
     make_surrogate,
     stationary_bootstrap_rows,
 )
-from bt_attention_lstm.runners.research.cerebro import BrokerConfig, run_backtest
+from bt_attention_lstm.runners.research.cerebro import BrokerConfig, run_cerebro
 from tests.conftest import subprocess_env
 from tests.trust.conftest import train_tiny
 from tests.trust.runner_pool import Invocation, run_many
@@ -273,7 +273,7 @@ def test_p_value_counts_surrogates_at_least_as_good():
 def test_sharpe_matches_the_backtest_report(orcl_df, tiny_artifact):
     """The audit's Sharpe is the one metrics.json reports (quantstats, same periods_per_year)."""
     df = orcl_df.loc["2002-01-01":"2004-12-31"]
-    result = run_backtest(df, load_artifact(tiny_artifact), {"device": "cpu"})
+    result = run_cerebro(df, load_artifact(tiny_artifact), {"device": "cpu"})
     metrics = compute_metrics(result.returns, result.trades, result.exposure, 252.0)
     for column in ("strategy", "benchmark"):
         assert annualised_sharpe(result.returns[column], 252.0) == pytest.approx(

@@ -7,7 +7,7 @@ import numpy as np
 
 from bt_attention_lstm.models.artifact import load_artifact, save_artifact
 from bt_attention_lstm.models.training.calibration import VectorScaling
-from bt_attention_lstm.runners.research.cerebro import run_backtest
+from bt_attention_lstm.runners.research.cerebro import run_cerebro
 from bt_attention_lstm.runners.research.reporting import no_trade_reason
 from tests.strategies.conftest import constant_signal_artifact, crafted_market, wiggle
 
@@ -16,17 +16,17 @@ PARAMS = {"device": "cpu", "threshold": 0.2}
 
 def test_a_timid_model_reports_its_edge_range_against_the_threshold(tmp_path):
     model = constant_signal_artifact(tmp_path / "timid", 0.3, 0.4)  # edge +0.10
-    result = run_backtest(crafted_market(wiggle(300)), model, PARAMS)
+    result = run_cerebro(crafted_market(wiggle(300)), model, PARAMS)
     reason = no_trade_reason(result, model, 0.2, allow_short=False)
     assert reason is not None and "[+0.100, +0.100]" in reason and "threshold 0.2" in reason
 
 
 def test_a_short_signal_with_shorts_off_says_so(tmp_path):
     model = constant_signal_artifact(tmp_path / "bearish", 0.6, 0.1)  # edge -0.50
-    result = run_backtest(crafted_market(wiggle(300)), model, PARAMS)
+    result = run_cerebro(crafted_market(wiggle(300)), model, PARAMS)
     reason = no_trade_reason(result, model, 0.2, allow_short=False)
     assert reason is not None and "short signals need --allow-short" in reason
-    traded = run_backtest(crafted_market(wiggle(300)), model, {**PARAMS, "allow_short": True})
+    traded = run_cerebro(crafted_market(wiggle(300)), model, {**PARAMS, "allow_short": True})
     assert no_trade_reason(traded, model, 0.2, allow_short=True) is None
 
 
@@ -36,13 +36,13 @@ def test_a_prior_model_is_named_as_such(tmp_path):
     save_artifact(tmp_path / "prior", raw.model, raw.scaler, raw.feature_spec, raw.horizon,
                   {"training": raw.meta["training"]}, calibrations=[VectorScaling.prior(labels)])
     prior = load_artifact(tmp_path / "prior")
-    result = run_backtest(crafted_market(wiggle(300)), prior, PARAMS)
+    result = run_cerebro(crafted_market(wiggle(300)), prior, PARAMS)
     reason = no_trade_reason(result, prior, 0.2, allow_short=False)
     assert reason is not None and "class prior" in reason
 
 
 def test_a_run_that_traded_needs_no_reason(tmp_path):
     model = constant_signal_artifact(tmp_path / "bullish", 0.1, 0.7)
-    result = run_backtest(crafted_market(wiggle(300)), model, PARAMS)
+    result = run_cerebro(crafted_market(wiggle(300)), model, PARAMS)
     assert not result.trades.empty
     assert no_trade_reason(result, model, 0.2, allow_short=False) is None

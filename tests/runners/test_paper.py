@@ -13,7 +13,7 @@ import pytest
 from bt_attention_lstm.models.artifact import load_artifact
 from bt_attention_lstm.models.data import load_ohlcv
 from bt_attention_lstm.models.features.compute import warmup_bars
-from bt_attention_lstm.runners.research.cerebro import BrokerConfig, run_backtest
+from bt_attention_lstm.runners.research.cerebro import BrokerConfig, run_cerebro
 from bt_attention_lstm.runners.research.paper import PaperConfig, run_paper
 from tests.conftest import DATA_DIR, ORCL_PATH, REPO_ROOT, subprocess_env
 from tests.strategies.live_helpers import TRADING, varied_signal_artifact
@@ -65,7 +65,7 @@ def test_the_live_part_equals_a_backtest_from_the_first_live_bar(tmp_path: Path)
     session = run_paper(df, artifact, TRADING, broker,
                         PaperConfig(backfill=300, state_path=tmp_path / "s.json"))
     assert session.live_start == df.index[300] and session.backfill_orders == 0
-    backtest = run_backtest(df, artifact, TRADING, broker, trade_start=session.live_start)
+    backtest = run_cerebro(df, artifact, TRADING, broker, trade_start=session.live_start)
     assert len(backtest.trades) >= 5
     pd.testing.assert_frame_equal(session.result.returns, backtest.returns, atol=1e-12)
     pd.testing.assert_frame_equal(session.result.trades, backtest.trades.assign(data="data0"),

@@ -12,7 +12,7 @@ import pytest
 
 from bt_attention_lstm.models.artifact import Artifact, load_artifact, save_artifact
 from bt_attention_lstm.models.training.calibration import VectorScaling
-from bt_attention_lstm.runners.research.cerebro import pandas_feed, run_backtest
+from bt_attention_lstm.runners.research.cerebro import pandas_feed, run_cerebro
 from bt_attention_lstm.strategies import AttentionLSTMStrategy
 from tests.strategies.conftest import constant_signal_artifact, crafted_market, wiggle
 
@@ -47,7 +47,7 @@ def test_the_base_rate_is_the_training_labels_confidence_for_calibrated_models_o
 def test_entries_need_an_edge_beyond_the_base_rate(tmp_path, class_counts, relative, trades):
     model = calibrated(constant_signal_artifact(tmp_path / "raw", 0.1, 0.45), tmp_path / "cal",
                        class_counts)
-    result = run_backtest(crafted_market(wiggle(300)), model,
+    result = run_cerebro(crafted_market(wiggle(300)), model,
                           {"device": "cpu", "threshold": 0.2, "relative_confidence": relative})
     assert (not result.trades.empty) is trades
 
@@ -58,10 +58,10 @@ def test_exits_are_measured_from_the_base_rate_too(tmp_path):
     raw = constant_signal_artifact(tmp_path / "raw", 0.1, 0.45)
     model = calibrated(raw, tmp_path / "cal", [5, 20, 75])  # base +0.70
     strategy_params = {"device": "cpu", "threshold": 0.2, "allow_short": True}
-    result = run_backtest(crafted_market(wiggle(300)), model, strategy_params)
+    result = run_cerebro(crafted_market(wiggle(300)), model, strategy_params)
     sides = set(result.trades["side"]) if not result.trades.empty else set()
     assert sides == {"short"}, "an edge of -0.35 beyond the base rate is a short signal"
-    absolute = run_backtest(crafted_market(wiggle(300)), model,
+    absolute = run_cerebro(crafted_market(wiggle(300)), model,
                             {**strategy_params, "relative_confidence": False})
     assert set(absolute.trades["side"]) == {"long"}
 
@@ -70,7 +70,7 @@ def test_the_decision_log_records_the_edge_it_acted_on(tmp_path):
     model = calibrated(constant_signal_artifact(tmp_path / "raw", 0.1, 0.45), tmp_path / "cal",
                        [40, 30, 30])  # base -0.10
     log = tmp_path / "decisions.jsonl"
-    run_backtest(crafted_market(wiggle(300)), model,
+    run_cerebro(crafted_market(wiggle(300)), model,
                  {"device": "cpu", "threshold": 0.2, "decision_log": str(log)})
     decisions = [r for r in map(json.loads, log.read_text().splitlines()) if r["action"] != "order"]
     assert decisions and all(r["confidence"] == pytest.approx(0.35, abs=1e-5) for r in decisions)

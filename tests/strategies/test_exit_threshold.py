@@ -12,14 +12,14 @@ import pytest
 
 from bt_attention_lstm.models.artifact import load_artifact
 from bt_attention_lstm.models.errors import ConfigError
-from bt_attention_lstm.runners.research.cerebro import run_backtest
+from bt_attention_lstm.runners.research.cerebro import run_cerebro
 
 THRESHOLD = 0.05
 
 
 def _decisions(orcl_df: pd.DataFrame, artifact, log: Path, exit_threshold) -> list[dict]:  # type: ignore[no-untyped-def]
     frame = orcl_df.loc["1999-01-01":"2004-12-31"]
-    run_backtest(frame, artifact, {
+    run_cerebro(frame, artifact, {
         "device": "cpu", "threshold": THRESHOLD, "exit_threshold": exit_threshold,
         "allow_short": True, "stop_loss": None, "regime_filter": False,
         "decision_log": str(log),
@@ -51,5 +51,5 @@ def test_positions_close_exactly_when_the_edge_in_their_favour_reaches_the_exit_
 @pytest.mark.parametrize("bad", [0.3, -0.3])
 def test_an_exit_level_beyond_the_entry_threshold_is_refused(tiny_artifact, orcl_df, bad) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ConfigError, match="exit_threshold"):
-        run_backtest(orcl_df.iloc[:600], load_artifact(tiny_artifact),
+        run_cerebro(orcl_df.iloc[:600], load_artifact(tiny_artifact),
                      {"device": "cpu", "threshold": 0.2, "exit_threshold": bad})

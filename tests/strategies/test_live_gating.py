@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from bt_attention_lstm.models.artifact import Artifact
-from bt_attention_lstm.runners.research.cerebro import BrokerConfig, run_backtest
+from bt_attention_lstm.runners.research.cerebro import BrokerConfig, run_cerebro
 from bt_attention_lstm.strategies.live.paper_broker import PaperBroker
 from tests.strategies.live_helpers import (
     TRADING,
@@ -31,7 +31,7 @@ def artifact(tmp_path_factory: pytest.TempPathFactory) -> Artifact:
 
 def test_no_order_on_delayed_bars_even_after_a_reconnection(artifact: Artifact) -> None:
     df = yhoo()
-    backtest = run_backtest(df, artifact, TRADING, BrokerConfig(commission=0.001, slippage=0.0))
+    backtest = run_cerebro(df, artifact, TRADING, BrokerConfig(commission=0.001, slippage=0.0))
     entries = [df.index.get_loc(pd.Timestamp(t)) for t in backtest.trades.entry_time]
     assert sum(i < 300 for i in entries) > 0, "the backtest trades during the backfill bars"
     # Break the connection so that a bar the backtest trades on comes back as a backfill.
@@ -54,7 +54,7 @@ def test_live_decisions_equal_the_batched_backtest(artifact: Artifact) -> None:
     strat = cerebro.run()[0]
     live_start = feed.live_start
     assert live_start == df.index[300]
-    backtest = run_backtest(
+    backtest = run_cerebro(
         df, artifact, TRADING, BrokerConfig(commission=0.001, slippage=0.0),
         trade_start=live_start,
     )
@@ -81,7 +81,7 @@ def test_short_backfill_is_warned(artifact: Artifact, caplog: pytest.LogCaptureF
 def test_backtest_feeds_are_not_gated(artifact: Artifact, tmp_path: Path) -> None:
     """A historical feed never reports LIVE: the gate must stay open for it."""
     df = yhoo()
-    result = run_backtest(df, artifact, TRADING, BrokerConfig(commission=0.001, slippage=0.0))
+    result = run_cerebro(df, artifact, TRADING, BrokerConfig(commission=0.001, slippage=0.0))
     assert len(result.trades) >= 10
 
 
@@ -107,7 +107,7 @@ def test_backtest_run_modes_agree_with_stops_trails_and_targets(artifact: Artifa
     broker = BrokerConfig(commission=0.001, slippage=0.0005)
     outcomes = []
     for runonce, preload in ((True, True), (False, True), (False, False)):
-        result = run_backtest(yhoo(), artifact, params, broker, runonce=runonce,
+        result = run_cerebro(yhoo(), artifact, params, broker, runonce=runonce,
                               preload=preload)
         outcomes.append((round(result.final_value, 6), result.trades.to_dict("records")))
     assert outcomes[0] == outcomes[1] == outcomes[2]

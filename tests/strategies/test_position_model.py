@@ -12,7 +12,7 @@ from bt_attention_lstm.models.data.synthetic import planted_edge_market, random_
 from bt_attention_lstm.models.features.spec import FeatureSpec
 from bt_attention_lstm.models.training.pipeline import train_and_save
 from bt_attention_lstm.models.training.position import position_cv_warnings
-from bt_attention_lstm.runners.research.cerebro import run_backtest
+from bt_attention_lstm.runners.research.cerebro import run_cerebro
 
 SMALL = ModelConfig(
     n_features=FeatureSpec().n_features, hidden=8, layers=1, heads=2, dropout=0.0, seq_len=10
@@ -33,7 +33,7 @@ def test_a_position_model_trades_with_vol_targeting_in_every_run_mode(planted):
     df, artifact = planted
     start = df.index[900]
     runs = [
-        run_backtest(df, artifact, PARAMS, trade_start=start, runonce=runonce, preload=preload)
+        run_cerebro(df, artifact, PARAMS, trade_start=start, runonce=runonce, preload=preload)
         for runonce, preload in ((True, True), (False, True), (False, False))
     ]
     first = runs[0]
@@ -53,8 +53,8 @@ def test_abstain_opens_nothing_when_training_found_no_edge(tmp_path):
     assert position_cv_warnings(artifact.meta["cv"])
     start = df.index[900]
     both_sides = {**PARAMS, "allow_short": True}
-    trading = run_backtest(df, artifact, both_sides, trade_start=start)
-    abstaining = run_backtest(df, artifact, {**both_sides, "abstain": True}, trade_start=start)
+    trading = run_cerebro(df, artifact, both_sides, trade_start=start)
+    abstaining = run_cerebro(df, artifact, {**both_sides, "abstain": True}, trade_start=start)
     assert len(trading.trades) > 0
     assert abstaining.trades.empty
     assert abstaining.final_value == pytest.approx(100_000.0)

@@ -11,7 +11,7 @@ import pytest
 
 from bt_attention_lstm.models.artifact import Artifact, load_artifact, save_artifact
 from bt_attention_lstm.models.training.calibration import VectorScaling
-from bt_attention_lstm.runners.research.cerebro import run_backtest
+from bt_attention_lstm.runners.research.cerebro import run_cerebro
 from tests.strategies.conftest import constant_signal_artifact, crafted_market, wiggle
 from tests.strategies.live_helpers import HeldBroker, live_cerebro, protected_units
 
@@ -31,7 +31,7 @@ def test_a_prior_model_never_opens_a_position(tmp_path, caplog):
     assert prior.says_nothing and not raw.says_nothing
     df = crafted_market(wiggle(300))
     with caplog.at_level(logging.WARNING, logger="bt_attention_lstm.strategies.attention_lstm"):
-        result = run_backtest(df, prior, {"device": "cpu", "threshold": 0.2})
+        result = run_cerebro(df, prior, {"device": "cpu", "threshold": 0.2})
     assert result.trades.empty
     assert "calibrated to the class prior" in caplog.text
 
@@ -40,7 +40,7 @@ def test_the_same_confidence_from_a_real_model_trades(tmp_path):
     # the control: a (constant) model that was not replaced by the prior, confidence +0.6
     model = constant_signal_artifact(tmp_path / "model", 0.1, 0.7)
     assert not model.says_nothing
-    result = run_backtest(crafted_market(wiggle(300)), model, {"device": "cpu", "threshold": 0.2})
+    result = run_cerebro(crafted_market(wiggle(300)), model, {"device": "cpu", "threshold": 0.2})
     assert not result.trades.empty
 
 

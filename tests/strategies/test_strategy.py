@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from bt_attention_lstm.models.artifact import Artifact, load_artifact
-from bt_attention_lstm.runners.research.cerebro import BrokerConfig, pandas_feed, run_backtest
+from bt_attention_lstm.runners.research.cerebro import BrokerConfig, pandas_feed, run_cerebro
 from bt_attention_lstm.strategies import AttentionLSTMStrategy
 from tests.conftest import DATA_DIR
 from tests.strategies.conftest import crafted_market, wiggle
@@ -30,7 +30,7 @@ def test_stop_loss_fills_at_its_level(signal_artifact: Callable[..., Artifact]) 
     df = crafted_market(closes)
     drop = 80
     df.iloc[drop, df.columns.get_loc("low")] = df["open"].iloc[drop] * 0.90
-    result = run_backtest(df, artifact, {**QUIET, "stop_loss": 0.05}, NO_COSTS)
+    result = run_cerebro(df, artifact, {**QUIET, "stop_loss": 0.05}, NO_COSTS)
     trade = first_trade(result)
     assert trade.exit_reason == "stop"
     assert trade.exit_price == pytest.approx(trade.entry_price * 0.95, rel=1e-12)
@@ -44,7 +44,7 @@ def test_stop_loss_gap_fills_at_the_open(signal_artifact: Callable[..., Artifact
     df.iloc[gap, df.columns.get_loc("open")] = df["close"].iloc[gap - 1] * 0.85
     df.iloc[gap, df.columns.get_loc("low")] = df["close"].iloc[gap - 1] * 0.84
     df.iloc[gap, df.columns.get_loc("close")] = df["close"].iloc[gap - 1] * 0.86
-    result = run_backtest(df, artifact, {**QUIET, "stop_loss": 0.05}, NO_COSTS)
+    result = run_cerebro(df, artifact, {**QUIET, "stop_loss": 0.05}, NO_COSTS)
     trade = first_trade(result)
     assert trade.exit_reason == "stop"
     assert trade.exit_price == pytest.approx(df["open"].iloc[gap], rel=1e-12)
@@ -58,7 +58,7 @@ def test_trailing_stop_follows_the_high_water_mark(
     up = quiet[-1] * np.cumprod(np.full(30, 1.01))
     down = up[-1] * np.cumprod(np.full(30, 0.985))
     df = crafted_market(np.r_[quiet, up, down], wick=0.0005)
-    result = run_backtest(df, artifact, {**QUIET, "trail_percent": 0.10}, NO_COSTS)
+    result = run_cerebro(df, artifact, {**QUIET, "trail_percent": 0.10}, NO_COSTS)
     trade = first_trade(result)
     assert trade.exit_reason == "trail"
     entry_i = df.index.get_loc(pd.Timestamp(trade.entry_time))
@@ -74,7 +74,7 @@ def test_take_profit_exits_with_its_reason(signal_artifact: Callable[..., Artifa
     quiet = wiggle(70)
     up = quiet[-1] * np.cumprod(np.full(30, 1.01))
     df = crafted_market(np.r_[quiet, up])
-    result = run_backtest(df, artifact, {**QUIET, "take_profit": 0.10}, NO_COSTS)
+    result = run_cerebro(df, artifact, {**QUIET, "take_profit": 0.10}, NO_COSTS)
     trade = first_trade(result)
     assert trade.exit_reason == "take-profit"
     assert trade.exit_price >= trade.entry_price * 1.10 - 1e-9
@@ -83,9 +83,9 @@ def test_take_profit_exits_with_its_reason(signal_artifact: Callable[..., Artifa
 def test_no_order_below_threshold(signal_artifact: Callable[..., Artifact]) -> None:
     artifact = signal_artifact(0.2, 0.3)  # confidence 0.1
     df = crafted_market(wiggle(120))
-    weak = run_backtest(df, artifact, {**QUIET, "threshold": 0.2}, NO_COSTS)
+    weak = run_cerebro(df, artifact, {**QUIET, "threshold": 0.2}, NO_COSTS)
     assert weak.n_orders == 0 and len(weak.trades) == 0
-    strong = run_backtest(df, artifact, {**QUIET, "threshold": 0.05}, NO_COSTS)
+    strong = run_cerebro(df, artifact, {**QUIET, "threshold": 0.05}, NO_COSTS)
     assert strong.n_orders > 0  # the same model trades once the threshold allows it
 
 
@@ -94,16 +94,16 @@ def test_size_rises_with_confidence(signal_artifact: Callable[..., Artifact]) ->
     sizes = []
     for p_up in (0.3, 0.5, 0.9):
         artifact = signal_artifact(0.05, p_up)
-        sizes.append(first_trade(run_backtest(df, artifact, QUIET, NO_COSTS))["size"])
+        sizes.append(first_trade(run_cerebro(df, artifact, QUIET, NO_COSTS))["size"])
     assert sizes[0] < sizes[1] < sizes[2]
 
 
 def test_shorts_only_when_allowed(signal_artifact: Callable[..., Artifact]) -> None:
     artifact = signal_artifact(0.8, 0.05)  # confidence -0.75
     df = crafted_market(wiggle(120))
-    long_only = run_backtest(df, artifact, QUIET, NO_COSTS)
+    long_only = run_cerebro(df, artifact, QUIET, NO_COSTS)
     assert long_only.n_orders == 0
-    shorts = run_backtest(df, artifact, {**QUIET, "allow_short": True, "stop_loss": 0.05},
+    shorts = run_cerebro(df, artifact, {**QUIET, "allow_short": True, "stop_loss": 0.05},
                           NO_COSTS)
     assert len(shorts.trades) > 0 and set(shorts.trades.side) == {"short"}
 

@@ -14,7 +14,7 @@ from bt_attention_lstm.models.nn.network import ModelConfig
 from bt_attention_lstm.models.training.classifier import Segment, TrainConfig
 from bt_attention_lstm.models.training.pipeline import train_and_save
 from bt_attention_lstm.runners.research.audit.core import annualised_sharpe
-from bt_attention_lstm.runners.research.cerebro import BacktestResult, BrokerConfig, run_backtest
+from bt_attention_lstm.runners.research.cerebro import CerebroRun, BrokerConfig, run_cerebro
 
 # Tiny and fast: hidden 16, one layer, seq_len 10, 3 epochs, CPU. lr 1e-2 (not 1e-3): with ~800
 # training windows an epoch is 7 steps, and at 1e-3 the model barely moves from its
@@ -37,12 +37,12 @@ def train_tiny(frame: pd.DataFrame, out: Path, model_config: ModelConfig = NULL_
 
 
 def oos_backtest(df: pd.DataFrame, artifact: Artifact, first_oos: int,
-                 broker: BrokerConfig = NO_COSTS) -> BacktestResult:
+                 broker: BrokerConfig = NO_COSTS) -> CerebroRun:
     """Trade bars first_oos.. (the bars before only warm the model up), batched on CPU."""
-    return run_backtest(df, artifact, {"device": "cpu"}, broker, trade_start=df.index[first_oos])
+    return run_cerebro(df, artifact, {"device": "cpu"}, broker, trade_start=df.index[first_oos])
 
 
-def sharpe(result: BacktestResult, column: str = "strategy") -> float:
+def sharpe(result: CerebroRun, column: str = "strategy") -> float:
     return annualised_sharpe(result.returns[column], PPY)
 
 

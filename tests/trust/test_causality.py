@@ -15,7 +15,7 @@ import pytest
 
 from bt_attention_lstm.indicators import FeatureVector, ModelSignal, compute_features, warmup_bars
 from bt_attention_lstm.models.artifact import Artifact, load_artifact
-from bt_attention_lstm.runners.research.cerebro import pandas_feed, run_backtest
+from bt_attention_lstm.runners.research.cerebro import pandas_feed, run_cerebro
 from tests.trust.conftest import NO_COSTS
 
 CUTS = (370, 400, 777)  # bars of the 1004-bar ORCL 2000-2003 frame; the signal starts at 355
@@ -147,7 +147,7 @@ def test_strategy_equity_and_trades_up_to_t_ignore_the_future(orcl_2000_2003, ar
     t = 900  # late enough (the signal starts at 355) for trades to have closed before t
     when = orcl_2000_2003.index[t]
     runs = [
-        run_backtest(df, artifact, {"device": "cpu"}, NO_COSTS, runonce=MODES[mode])
+        run_cerebro(df, artifact, {"device": "cpu"}, NO_COSTS, runonce=MODES[mode])
         for df in (orcl_2000_2003, scaled_after(orcl_2000_2003, t))
     ]
     equity = [r.equity[r.equity.index <= when] for r in runs]

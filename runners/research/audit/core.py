@@ -19,7 +19,7 @@ from bt_attention_lstm.models.artifact import Artifact
 from bt_attention_lstm.models.portfolio.vol_targeting import annualised_sharpe
 from bt_attention_lstm.reports import probabilistic_sharpe_ratio
 from bt_attention_lstm.runners.research.audit.surrogates import make_surrogate
-from bt_attention_lstm.runners.research.cerebro import BrokerConfig, pandas_feed, run_backtest
+from bt_attention_lstm.runners.research.cerebro import BrokerConfig, pandas_feed, run_cerebro
 from bt_attention_lstm.runners.research.reporting import in_sample
 
 logger = logging.getLogger(__name__)
@@ -239,7 +239,7 @@ def surrogate_test(
     sharpes = []
     for k, child in enumerate(np.random.SeedSequence(seed).spawn(n)):
         surrogate = make_surrogate(df, first, method, np.random.default_rng(child), block_len)
-        result = run_backtest(surrogate, artifact, strategy_params, broker, trade_start=trade_start)
+        result = run_cerebro(surrogate, artifact, strategy_params, broker, trade_start=trade_start)
         sharpes.append(annualised_sharpe(result.returns["strategy"], periods_per_year))
         logger.debug("surrogate %d (%s): Sharpe %.3f", k + 1, method, sharpes[-1])
         if progress is not None:

@@ -42,7 +42,7 @@ from bt_attention_lstm.runners.research.audit.core import (
     surrogate_test,
     verdict,
 )
-from bt_attention_lstm.runners.research.cerebro import BrokerConfig, run_backtest
+from bt_attention_lstm.runners.research.cerebro import BrokerConfig, run_cerebro
 
 MIN_TRADED_BARS = 20
 
@@ -166,7 +166,7 @@ def run_audit(args: argparse.Namespace) -> int:
     # On CPU whatever --device says: a GPU kernel may round a window differently depending on
     # the batch around it, which would read as a (false) dependence on the future.
     causality = causality_check(df, artifact, first_defined, device="cpu")
-    result = run_backtest(df, artifact, params, broker, trade_start=start)
+    result = run_cerebro(df, artifact, params, broker, trade_start=start)
     summary = summarise(result.returns, len(result.trades), result.exposure, periods_per_year)
     overlap = overlap_check(artifact, result.returns.index)
     surrogates = run_surrogates(

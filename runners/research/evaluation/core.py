@@ -26,7 +26,7 @@ from bt_attention_lstm.models.features.compute import compute_features, warmup_b
 from bt_attention_lstm.models.inference.predictors import BatchedPredictor
 from bt_attention_lstm.models.training.labels import CLASS_NAMES, NO_LABEL, make_labels
 from bt_attention_lstm.models.training.nested_cv import score
-from bt_attention_lstm.runners.research.cerebro import BrokerConfig, run_backtest
+from bt_attention_lstm.runners.research.cerebro import BrokerConfig, run_cerebro
 from bt_attention_lstm.runners.research.default_model import (
     DEFAULT_TRAIN_CONFIG,
     cached_model,
@@ -117,7 +117,7 @@ def run_seed(
     artifact, cached = cached_model(df.iloc[:cut], model_config, config, settings.progress)
     params = {"device": "cpu", "periods_per_year": infer_periods_per_year(df.index)}
     params.update(settings.strategy_params)
-    result = run_backtest(df, artifact, params, settings.broker, trade_start=df.index[cut])
+    result = run_cerebro(df, artifact, params, settings.broker, trade_start=df.index[cut])
     trading = trading_score(
         result.returns["strategy"], infer_periods_per_year(df.index), len(result.trades)
     )

@@ -22,7 +22,7 @@ from bt_attention_lstm.models.artifact import Artifact
 from bt_attention_lstm.models.errors import ConfigError, DataError
 from bt_attention_lstm.models.features.compute import warmup_bars
 from bt_attention_lstm.runners.research.cerebro import (
-    BacktestResult,
+    CerebroRun,
     BrokerConfig,
     EquityRecorder,
     bar_timeframe,
@@ -53,7 +53,7 @@ class PaperConfig:
 
 @dataclass
 class PaperResult:
-    result: BacktestResult  # the live part, in backtest.py's shape
+    result: CerebroRun  # the live part, in backtest.py's shape
     live_start: pd.Timestamp
     backfill_orders: int  # orders decided on DELAYED bars: always 0
     decisions: int  # decisions on live bars

@@ -21,7 +21,7 @@ from bt_attention_lstm.models.device import torch_threads
 from bt_attention_lstm.models.nn.network import ModelConfig
 from bt_attention_lstm.models.training.classifier import TrainConfig
 from bt_attention_lstm.models.training.pipeline import train_and_save
-from bt_attention_lstm.runners.research.cerebro import BrokerConfig, run_backtest
+from bt_attention_lstm.runners.research.cerebro import BrokerConfig, run_cerebro
 from bt_attention_lstm.runners.research.walkforward.plan import FoldPlan
 
 logger = logging.getLogger(__name__)
@@ -121,7 +121,7 @@ def run_fold(job: FoldJob) -> FoldOutcome:
         )
         artifact = load_artifact(path)
         params = {**settings.strategy_params, "periods_per_year": settings.periods_per_year}
-        bt = run_backtest(bars, artifact, params, settings.broker, trade_start=test_start)
+        bt = run_cerebro(bars, artifact, params, settings.broker, trade_start=test_start)
     logger.info("fold %d: trained on %d bars, traded %d", plan.fold, len(train), len(bt.returns))
     return FoldOutcome(
         plan=plan,
