@@ -28,7 +28,7 @@ from bt_attention_lstm.runners.cli.common import (
     load_frames,
     require_bars,
 )
-from bt_attention_lstm.runners.research.cerebro import CerebroRun, BrokerConfig, run_cerebro
+from bt_attention_lstm.runners.research.cerebro import BrokerConfig, CerebroRun, run_cerebro
 from bt_attention_lstm.runners.research.default_model import (
     DEFAULT_MODEL_SIZES,
     DefaultModelPlan,

@@ -14,7 +14,7 @@ from bt_attention_lstm.models.nn.network import ModelConfig
 from bt_attention_lstm.models.training.classifier import Segment, TrainConfig
 from bt_attention_lstm.models.training.pipeline import train_and_save
 from bt_attention_lstm.runners.research.audit.core import annualised_sharpe
-from bt_attention_lstm.runners.research.cerebro import CerebroRun, BrokerConfig, run_cerebro
+from bt_attention_lstm.runners.research.cerebro import BrokerConfig, CerebroRun, run_cerebro
 
 # Tiny and fast: hidden 16, one layer, seq_len 10, 3 epochs, CPU. lr 1e-2 (not 1e-3): with ~800
 # training windows an epoch is 7 steps, and at 1e-3 the model barely moves from its

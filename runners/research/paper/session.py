@@ -22,8 +22,8 @@ from bt_attention_lstm.models.artifact import Artifact
 from bt_attention_lstm.models.errors import ConfigError, DataError
 from bt_attention_lstm.models.features.compute import warmup_bars
 from bt_attention_lstm.runners.research.cerebro import (
-    CerebroRun,
     BrokerConfig,
+    CerebroRun,
     EquityRecorder,
     bar_timeframe,
     collect_result,
