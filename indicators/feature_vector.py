@@ -5,20 +5,22 @@ from __future__ import annotations
 import array
 import logging
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import backtrader as bt
 import numpy as np
+from numpy.typing import NDArray
 
-from bt_attention_lstm.indicators.bar_follower import BarFollower
 from bt_attention_lstm.indicators.run_guards import refuse_exactbars
+from bt_attention_lstm.models.features.bar_follower import BarFollower
 from bt_attention_lstm.models.features.compute import DEFAULT_SPEC, feature_matrix, warmup_bars
-from bt_attention_lstm.models.features.spec import FEATURE_NAMES
+from bt_attention_lstm.models.features.spec import FEATURE_NAMES, FeatureSpec
 from bt_attention_lstm.models.features.ta_stream import streaming_available
 
 logger = logging.getLogger(__name__)
 
 
-def line_values(line: bt.LineSeries, end: int) -> np.ndarray:
+def line_values(line: bt.LineSeries, end: int) -> NDArray[np.float64]:
     """The first ``end`` values of a preloaded line as float64 (a copy)."""
     return np.asarray(line.array[:end], dtype=np.float64)
 
@@ -31,7 +33,7 @@ def write_line(line: bt.LineSeries, start: int, values: np.ndarray) -> None:
 
 
 class FeatureVector(bt.Indicator):
-    """The trading-side twin of ``indicators.compute_features``: one line per feature.
+    """The trading-side twin of ``models.features.compute.compute_features``: one line per feature.
 
     Formula: exactly ``compute_features`` (TA-Lib), bar for bar, in every run mode.
 
@@ -61,7 +63,20 @@ class FeatureVector(bt.Indicator):
     params = (("spec", DEFAULT_SPEC), ("streaming", True))
     plotinfo = dict(plot=False)
 
-    def __init__(self) -> None:
+    if TYPE_CHECKING:
+
+        def __init__(
+            self, *datas: bt.LineSeries, spec: FeatureSpec = ..., streaming: bool = ...
+        ) -> None:
+            """The call a FeatureVector is built with: backtrader's metaclass takes the data
+            feed and the params out of it before ``__init__`` runs, with nothing left over."""
+
+    else:
+
+        def __init__(self) -> None:
+            self._setup()
+
+    def _setup(self) -> None:
         refuse_exactbars(self)
         self.addminperiod(warmup_bars(self.p.spec) + 1)
         spec = self.p.spec
@@ -74,36 +89,31 @@ class FeatureVector(bt.Indicator):
                 "features are recomputed over %d trailing bars instead",
                 spec.next_history,
             )
+        # the streaming state, when streaming (else next() runs the windowed reference)
         self._follower = (
             BarFollower(spec, revisions=bool(getattr(self.data, "replaying", False)))
             if self.streaming
             else None
         )
 
-    def _ohlcv(self, end: int | None = None, size: int | None = None) -> list[np.ndarray]:
-        d = self.data
-        src = (d.open, d.high, d.low, d.close, d.volume)
-        if size is not None:
-            return [np.asarray(line.get(size=size), dtype=np.float64) for line in src]
-        return [line_values(line, end) for line in src]
-
     # -- per bar: streaming --------------------------------------------------------------------
     def prenext(self) -> None:
-        if self.streaming:
-            self._streamed_row()  # the warm-up bars build the state; the lines stay NaN
+        if self._follower is not None:
+            self._streamed_row(self._follower)  # the warm-up bars build the state; lines stay NaN
 
     def next(self) -> None:
-        row = self._streamed_row() if self.streaming else self._windowed_row()
+        follower = self._follower
+        row = self._streamed_row(follower) if follower is not None else self._windowed_row()
         if row is None:
             return  # the same bar again: the lines already hold its row
         for line, value in zip(self.spec_lines, row, strict=True):
             line[0] = value
 
-    def _streamed_row(self) -> list[float] | None:
+    def _streamed_row(self, follower: BarFollower) -> list[float] | None:
         """This bar's row from the streaming state (None: this bar was fed already)."""
         d = self.data
         bar = (d.high[0], d.low[0], d.close[0], d.volume[0])
-        return self._follower.row(len(d), bar, self._earlier)
+        return follower.row(len(d), bar, self._earlier)
 
     def _earlier(self, k: int) -> Iterable[tuple[float, float, float, float]]:
         """The k bars before the current one, oldest first, from the feed's line buffers."""
@@ -131,6 +141,12 @@ class FeatureVector(bt.Indicator):
     # -- whole history (runonce) -----------------------------------------------------------------
     def once(self, start: int, end: int) -> None:
         spec = self.p.spec
-        matrix = feature_matrix(*self._ohlcv(end=end), spec=spec, names=spec.line_names)
+        d = self.data
+        open_, high, low, close, volume = (
+            line_values(line, end) for line in (d.open, d.high, d.low, d.close, d.volume)
+        )
+        matrix = feature_matrix(
+            open_, high, low, close, volume, spec=spec, names=spec.line_names
+        )
         for j, line in enumerate(self.spec_lines):
             write_line(line, start, matrix[start:end, j])

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import logging
+import os
+from typing import TYPE_CHECKING
 
 import backtrader as bt
 import numpy as np
+import torch
 
 from bt_attention_lstm.indicators.feature_vector import FeatureVector, line_values, write_line
 from bt_attention_lstm.indicators.run_guards import refuse_replay
 from bt_attention_lstm.models.artifact import Artifact, load_artifact
 from bt_attention_lstm.models.errors import ConfigError
 from bt_attention_lstm.models.features.compute import warmup_bars
+from bt_attention_lstm.models.inference.frame_predictions import SIGNAL_COLUMNS
 from bt_attention_lstm.models.inference.predictors import BatchedPredictor, StreamingPredictor
 
 logger = logging.getLogger(__name__)
@@ -51,7 +55,7 @@ class ModelSignal(bt.Indicator):
     """
 
     alias = ("AttentionLSTMSignal",)
-    lines = ("p_down", "p_flat", "p_up", "confidence")
+    lines = SIGNAL_COLUMNS  # p_down, p_flat, p_up, confidence: predict_frame's columns
     params = (
         ("model_path", None),
         ("artifact", None),
@@ -65,24 +69,52 @@ class ModelSignal(bt.Indicator):
     plotlines = dict(confidence=dict(_name="confidence"))
     csv = True  # WriterFile writes the probabilities with the bars
 
-    def __init__(self, features: FeatureVector | None = None) -> None:
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *datas: bt.LineSeries,
+            model_path: str | os.PathLike[str] | None = ...,
+            artifact: Artifact | None = ...,
+            device: str | torch.device = ...,
+            batch_size: int = ...,
+            threads: int | None = ...,
+            threshold: float = ...,
+            base_rate: float = ...,
+            features: FeatureVector | None = None,
+        ) -> None:
+            """The call a ModelSignal is built with: backtrader's metaclass takes the data feed
+            and the params out of it before ``__init__`` runs, which receives ``features``."""
+
+    else:
+
+        def __init__(self, features: FeatureVector | None = None) -> None:
+            self._setup(features)
+
+    def _setup(self, features: FeatureVector | None) -> None:
         refuse_replay(self)  # a forming bar must not reach the model: completed bars only
         artifact: Artifact = self.p.artifact or load_artifact(self.p.model_path)
         self.artifact = artifact
         threshold, base = float(self.p.threshold), float(self.p.base_rate)
-        self.plotinfo.plothlines = [base + threshold, base, base - threshold]
-        self.plotinfo.plotyticks = [-1.0, base - threshold, base, base + threshold, 1.0]
+        # backtrader turns the plotinfo and plotlines dicts above into objects with one
+        # attribute per key, and ships no types that could say so.
+        hlines = [base + threshold, base, base - threshold]
+        yticks = [-1.0, base - threshold, base, base + threshold, 1.0]
+        self.plotinfo.plothlines = hlines  # type: ignore[attr-defined]
+        self.plotinfo.plotyticks = yticks  # type: ignore[attr-defined]
         if artifact.model_config.head != "classify":
             # a position head's p_* lines only restate its position: cerebro.plot() draws the
             # position alone on its own subplot
             for name in ("p_down", "p_flat", "p_up"):
                 getattr(self.plotlines, name)._plotskip = True
-            self.plotlines.confidence._name = "position"
-        self.features = features
-        if self.features is None:
-            self.features = FeatureVector(self.data, spec=artifact.feature_spec)
-        elif self.features.p.spec != artifact.feature_spec:
+            self.plotlines.confidence._name = "position"  # type: ignore[attr-defined]
+        if features is None:
+            features = FeatureVector(self.data, spec=artifact.feature_spec)
+        elif features.p.spec != artifact.feature_spec:
             raise ConfigError("the FeatureVector given to ModelSignal has another feature spec")
+        self.features = features
+        # backtrader makes each name of ``lines`` an attribute of self.lines
+        self._signal_lines = [getattr(self.lines, name) for name in SIGNAL_COLUMNS]
         self._feature_minperiod = warmup_bars(artifact.feature_spec) + 1
         self.addminperiod(self._feature_minperiod + artifact.seq_len - 1)
         self._batched: BatchedPredictor | None = None
@@ -95,11 +127,12 @@ class ModelSignal(bt.Indicator):
         return label + ([f"base rate {self.p.base_rate:+.3f}"] if self.p.base_rate else [])
 
     # -- per bar ----------------------------------------------------------------------------
-    def _push_current_row(self) -> bool:
-        """Feed this bar's feature row to the windows in flight, once per bar."""
+    def _push_current_row(self) -> StreamingPredictor | None:
+        """Feed this bar's feature row to the windows in flight, once per bar: the predictor
+        that holds it, or None when this bar brought no new row."""
         n = len(self.data)
         if n == self._last_len or n < self._feature_minperiod:
-            return False
+            return None
         self._last_len = n
         if self._streaming is None:
             self._streaming = StreamingPredictor(self.artifact, self.p.device, self.p.threads)
@@ -109,19 +142,20 @@ class ModelSignal(bt.Indicator):
             count=self.artifact.feature_spec.n_features,
         )
         self._streaming.push(row)
-        return True
+        return self._streaming
 
     def prenext(self) -> None:
         self._push_current_row()
 
     def next(self) -> None:
-        if not self._push_current_row():
+        streaming = self._push_current_row()
+        if streaming is None:
             return  # same bar seen again (another feed advanced): lines already hold it
-        p_down, p_flat, p_up = self._streaming.predict()
-        self.lines.p_down[0] = p_down
-        self.lines.p_flat[0] = p_flat
-        self.lines.p_up[0] = p_up
-        self.lines.confidence[0] = p_up - p_down
+        p_down, p_flat, p_up = streaming.predict()
+        for line, value in zip(
+            self._signal_lines, (p_down, p_flat, p_up, p_up - p_down), strict=True
+        ):
+            line[0] = value
 
     # -- whole history (runonce) -----------------------------------------------------------
     def once(self, start: int, end: int) -> None:
@@ -139,7 +173,6 @@ class ModelSignal(bt.Indicator):
             [line_values(line, end)[first_row:] for line in self.features.model_lines]
         )
         probs = self._batched.probabilities(features, self.artifact.seq_len - 1, features.shape[0])
-        write_line(self.lines.p_down, start, probs[:, 0])
-        write_line(self.lines.p_flat, start, probs[:, 1])
-        write_line(self.lines.p_up, start, probs[:, 2])
-        write_line(self.lines.confidence, start, probs[:, 2] - probs[:, 0])
+        columns = (probs[:, 0], probs[:, 1], probs[:, 2], probs[:, 2] - probs[:, 0])
+        for line, values in zip(self._signal_lines, columns, strict=True):
+            write_line(line, start, values)

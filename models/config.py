@@ -41,15 +41,15 @@ class ModelConfig:
 
     def __post_init__(self) -> None:
         if self.head not in HEADS:
-            raise ConfigError(f"head must be one of {', '.join(HEADS)}, got {self.head!r}")
+            raise ConfigError(f"`head` must be one of {', '.join(HEADS)}, got {self.head!r}")
         for name in ("n_features", "hidden", "layers", "heads", "seq_len", "n_classes"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
-                raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+                raise ConfigError(f"`{name}` must be a positive integer, got {value!r}")
         if self.hidden % self.heads:
-            raise ConfigError(f"hidden ({self.hidden}) must be divisible by heads ({self.heads})")
+            raise ConfigError(f"`hidden`={self.hidden} must be divisible by `heads`={self.heads}")
         if not 0.0 <= self.dropout < 1.0:
-            raise ConfigError(f"dropout must be in [0, 1), got {self.dropout}")
+            raise ConfigError(f"`dropout` must be in [0, 1), got {self.dropout}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -106,32 +106,32 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.objective not in OBJECTIVES:
             raise ConfigError(
-                f"objective must be one of {', '.join(OBJECTIVES)}, got {self.objective!r}"
+                f"`objective` must be one of {', '.join(OBJECTIVES)}, got {self.objective!r}"
             )
         if not (0.0 <= self.cost_bps < 1000.0 and math.isfinite(self.cost_bps)):
-            raise ConfigError(f"cost_bps must be within [0, 1000), got {self.cost_bps!r}")
+            raise ConfigError(f"`cost_bps` must be within [0, 1000), got {self.cost_bps!r}")
         if not (0.0 < self.target_vol <= 2.0):
-            raise ConfigError(f"target_vol must be within (0, 2], got {self.target_vol!r}")
+            raise ConfigError(f"`target_vol` must be within (0, 2], got {self.target_vol!r}")
         if isinstance(self.block_len, bool) or not isinstance(self.block_len, int) or (
             self.block_len < 2
         ):
-            raise ConfigError(f"block_len must be an integer >= 2, got {self.block_len!r}")
+            raise ConfigError(f"`block_len` must be an integer >= 2, got {self.block_len!r}")
         if self.calibration not in CALIBRATIONS:
             raise ConfigError(
-                f"calibration must be one of {', '.join(CALIBRATIONS)}, got {self.calibration!r}"
+                f"`calibration` must be one of {', '.join(CALIBRATIONS)}, got {self.calibration!r}"
             )
         positive = ("epochs", "batch_size", "patience", "folds", "horizon", "ensemble")
         for name in positive:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+                raise ConfigError(f"`{name}` must be a positive integer, got {value!r}")
         if not (self.lr > 0 and math.isfinite(self.lr)):
-            raise ConfigError(f"lr must be a positive number, got {self.lr!r}")
+            raise ConfigError(f"`lr` must be a positive number, got {self.lr!r}")
         if self.flat_band < 0:
-            raise ConfigError(f"flat_band must be >= 0, got {self.flat_band!r}")
+            raise ConfigError(f"`flat_band` must be >= 0, got {self.flat_band!r}")
         if not 0.05 <= self.inner_fraction <= 0.5:
             raise ConfigError(
-                f"inner_fraction must be within [0.05, 0.5], got {self.inner_fraction!r}"
+                f"`inner_fraction` must be within [0.05, 0.5], got {self.inner_fraction!r}"
             )
 
     def to_dict(self) -> dict[str, Any]:

@@ -21,7 +21,7 @@ def resolve_device(name: str = "auto") -> torch.device:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if str(name).startswith("cuda") and not torch.cuda.is_available():
         raise ConfigError(
-            f"device {name!r} asked for but no CUDA GPU is available; use --device cpu"
+            f"device {name!r} asked for but no CUDA GPU is available; use `device`=cpu"
         )
     return torch.device(name)
 

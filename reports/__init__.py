@@ -25,6 +25,8 @@ _EXPORTS = {
     "new_run_dir": "run_dir",
     "write_backtest_report": "writer",
     "report_from_strategy": "from_strategy",
+    "RunSeries": "run_result",
+    "derive_run": "run_result",
 }
 __all__ = sorted(_EXPORTS)
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -1,5 +1,5 @@
 """metrics.json of a backtest: performance (``compute_metrics``), period, model, in-sample flag
-and backtrader's own figures. Shared by ``runners/backtest.py``, walk-forward and
+and backtrader's own figures. Shared by ``run_backtest``, walk-forward, the paper session and
 ``report_from_strategy``, so every report has the same schema.
 
 The model is read duck-typed (``path``, ``weights_sha256``, ``trained_range``), as an artifact
@@ -8,6 +8,8 @@ of ``models.artifact`` offers them: this module imports no torch.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 import pandas as pd
@@ -15,9 +17,12 @@ import pandas as pd
 from bt_attention_lstm.models.data.timefmt import bar_time
 from bt_attention_lstm.reports.metrics import compute_metrics
 
+logger = logging.getLogger(__name__)
+
 
 class ModelInfo(Protocol):
-    path: Any
+    @property
+    def path(self) -> Any: ...
 
     @property
     def weights_sha256(self) -> str: ...
@@ -49,6 +54,22 @@ def in_sample(artifact: ModelInfo, start: pd.Timestamp, end: pd.Timestamp) -> bo
     if trained_end == trained_end.normalize():
         trained_end = trained_end + pd.Timedelta(days=1) - pd.Timedelta(1, "ns")
     return bool(start <= trained_end and end >= trained_start)
+
+
+def warn_if_in_sample(
+    metrics: Mapping[str, Any], artifact: ModelInfo, what: str = "backtest"
+) -> bool:
+    """Log a WARNING when ``metrics`` (a metrics.json content) says its bars overlap the model's
+    training range; ``what`` names the range ("backtest", "live"). Returns the flag."""
+    flagged = bool(metrics.get("in_sample"))
+    if flagged:
+        logger.warning(
+            "the %s range overlaps the model's training range (%s .. %s): these results are "
+            "IN-SAMPLE and overstate what the model can do",
+            what,
+            *artifact.trained_range,
+        )
+    return flagged
 
 
 def backtest_metrics(

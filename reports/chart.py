@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from os import PathLike
+from typing import SupportsFloat
 
 import matplotlib
 import matplotlib.dates as mdates
@@ -142,10 +143,11 @@ def _drawdown_panel(ax: Axes, equity: pd.Series) -> None:
     ax.grid(alpha=0.3)
 
 
-def _is_long(side: object) -> bool:
+def _is_long(side: str | SupportsFloat) -> bool:
+    """A trade's side as a word ("long", "buy", ...) or a signed size."""
     if isinstance(side, str):
         return side.strip().lower() in {"long", "buy"}
-    return float(side) > 0  # type: ignore[arg-type]
+    return float(side) > 0
 
 
 def _check_inputs(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import TypeAlias
+from typing import SupportsFloat, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -56,16 +56,23 @@ def compute_metrics(
 
 def _series_metrics(returns: pd.Series, periods_per_year: float) -> dict[str, MetricValue]:
     total = float(qs.stats.comp(returns))
+    # quantstats annotates ``periods`` as an int but only takes its square root: bars per year
+    # inferred from intraday data is fractional, and rounding it would move the ratios.
+    periods = periods_per_year
     # Constant returns make Sharpe 0/0: that is reported as None, not warned about.
     with np.errstate(invalid="ignore", divide="ignore"):
-        return {
-            "total_return": _finite(total),
-            "cagr": _cagr(total, int(returns.count()), periods_per_year),
-            "sharpe": _finite(qs.stats.sharpe(returns, rf=0.0, periods=periods_per_year)),
-            "sortino": _finite(qs.stats.sortino(returns, rf=0.0, periods=periods_per_year)),
-            "max_drawdown": _finite(qs.stats.max_drawdown(returns)),
-            "volatility": _finite(qs.stats.volatility(returns, periods=periods_per_year)),
-        }
+        sharpe = qs.stats.sharpe(returns, rf=0.0, periods=periods)  # type: ignore[arg-type]
+        sortino = qs.stats.sortino(returns, rf=0.0, periods=periods)  # type: ignore[arg-type]
+        volatility = qs.stats.volatility(returns, periods=periods)  # type: ignore[arg-type]
+        max_drawdown = qs.stats.max_drawdown(returns)
+    return {
+        "total_return": _finite(total),
+        "cagr": _cagr(total, int(returns.count()), periods_per_year),
+        "sharpe": _finite(sharpe),
+        "sortino": _finite(sortino),
+        "max_drawdown": _finite(max_drawdown),
+        "volatility": _finite(volatility),
+    }
 
 
 def _cagr(total_return: float, n_bars: int, periods_per_year: float) -> float | None:
@@ -104,9 +111,11 @@ def _validate(returns: pd.DataFrame, periods_per_year: float) -> None:
             logger.warning("returns[%r] looks like prices to quantstats; metrics may be off", name)
 
 
-def _finite(value: object) -> float | None:
+def _finite(value: SupportsFloat | None) -> float | None:
+    if value is None:
+        return None
     try:
-        number = float(value)  # type: ignore[arg-type]
+        number = float(value)
     except (TypeError, ValueError):
         return None
     return number if math.isfinite(number) else None

@@ -8,15 +8,18 @@ the style quantstats wanted is kept in ``QUANTSTATS_RC`` for the tear sheet to d
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
+
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
 
 with matplotlib.rc_context():
     _before = {key: repr(value) for key, value in matplotlib.rcParams.items()}
     import quantstats as qs
 
-    QUANTSTATS_RC: dict[str, Any] = {
+    QUANTSTATS_RC: dict[RcKeyType, Any] = {
         key: value
         for key, value in matplotlib.rcParams.items()
         if _before.get(key) != repr(value)

@@ -1,78 +1,25 @@
-"""Audit a trained model on any data: look-ahead, in-sample overlap, and whether its
-out-of-sample edge is distinguishable from noise.
+"""Audit a trained model on any data: look-ahead, in-sample overlap, the PSR of its backtest, and
+whether its out-of-sample edge is distinguishable from noise (surrogate data). ``--help`` lists
+the checks; the work is ``runners.research.audit.run_audit``.
 
     python runners/audit.py --data prices.csv --model DIR --start 2010-01-01
     python runners/audit.py --data prices.csv --model DIR --method phase --surrogates 50 \\
         --json audit.json
 
-Checks, each with a verdict:
-
-1. causality: the data is truncated after a few bars t and ModelSignal (and its features) is
-   recomputed in runonce mode, where backtrader preloads every bar; the outputs at bars <= t
-   must equal those of the full run (max deviation <= 1e-9, on CPU), or the model reads the
-   future.
-2. out-of-sample: the traded range (--start .. --end) must not overlap the dates the model was
-   trained on (from its meta.json).
-3. Sharpe: the strategy (AttentionLSTMStrategy, backtest.py's flags) is backtested on the traded
-   range; its probabilistic Sharpe ratio PSR(SR > 0) (Bailey & Lopez de Prado 2012) must be
-   >= 0.95.
-4. surrogates: the same model trades N randomised versions of the traded range (--method block:
-   stationary bootstrap of whole bars, mean block --block-len; --method phase: FFT phase
-   randomisation of the log returns, which keeps their linear autocorrelation, a stricter null).
-   p = (1 + #{surrogate Sharpe >= real Sharpe}) / (1 + N) must be <= 0.05, so N >= 19.
-   Each surrogate is one batched (runonce) backtest, ~0.3 s for 3000 daily bars on one CPU
-   core: the default N = 20 adds seconds; use more (99, 199) for a finer p-value.
-
-The exit code is 0 whatever the verdict (2 for bad input); --json writes the report atomically.
+The exit code is 0 whatever the verdict (2 for bad input).
 """
 
 from __future__ import annotations
 
-import argparse
-
-from bt_attention_lstm.runners.cli.common import (
-    OneLineParser,
-    add_common_args,
-    add_data_args,
-    check_date_range,
-    logging_from_args,
-    prog,
-    run_main,
+from bt_attention_lstm.runners.cli.audit_args import (
+    SURROGATE_METHODS,
+    build_parser,
+    config_from_args,
 )
+from bt_attention_lstm.runners.cli.common import check_date_range, logging_from_args, run_main
 from bt_attention_lstm.runners.cli.outputs import announce_file, check_file_target
-from bt_attention_lstm.runners.cli.trading_args import add_broker_args, add_strategy_args
 
-SURROGATE_METHODS = ("block", "phase")  # runners.research.audit.surrogates; a test keeps equal
-
-
-def build_parser() -> argparse.ArgumentParser:
-    p = OneLineParser(
-        prog=prog("audit"),
-        description=__doc__.split("\n\n")[0],
-        epilog=__doc__[__doc__.index("Checks, each"):],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    add_data_args(
-        p,
-        start_help="first date of the traded range; earlier bars only warm the model up",
-        end_help="last date of the traded range, inclusive",
-    )
-    p.add_argument("--model", metavar="DIR", required=True, help="artifact directory (train.py)")
-    s = p.add_argument_group("surrogate test")
-    s.add_argument("--surrogates", type=int, default=20, metavar="N",
-                   help="randomised series to trade; 0 skips the test (default: %(default)s)")
-    s.add_argument("--method", choices=SURROGATE_METHODS, default="block",
-                   help="block bootstrap or phase randomisation (default: %(default)s)")
-    s.add_argument("--block-len", type=float, default=5.0, metavar="BARS",
-                   help="mean block length of --method block (default: %(default)s)")
-    s.add_argument("--surrogate-seed", type=int, default=0, metavar="SEED",
-                   help="seed of the randomised series (default: %(default)s)")
-    add_broker_args(p, cash_help="starting cash of the backtest and of each surrogate's")
-    add_strategy_args(p)
-    add_common_args(p)
-    p.add_argument("--json", metavar="FILE", help="also write the report as JSON to FILE "
-                   "(nothing else is written)")
-    return p
+__all__ = ["SURROGATE_METHODS", "build_parser", "main"]
 
 
 def main() -> int:
@@ -80,9 +27,14 @@ def main() -> int:
     logging_from_args(args)
     check_date_range(args)
     announce_file("--json", check_file_target("--json", args.json))
-    from bt_attention_lstm.runners.research.audit.job import run_audit
+    config = config_from_args(args)
+    from bt_attention_lstm.runners.research.audit import job, report
 
-    return run_audit(args)
+    result = job.run_audit(config)
+    print(report.audit_text(result))
+    if result.json_path is not None:
+        print(f"json: {result.json_path}")
+    return 0
 
 
 if __name__ == "__main__":

@@ -1,74 +1,42 @@
 """Does the model earn its place on my data? Train the default model on the first part of each
-data set (several seeds), then compare it with baselines on what it never saw.
+data set (several seeds), then compare it with baselines on what it never saw: nested CV, the
+out-of-sample log-loss against the prior, and out-of-sample trading against buy-and-hold, an SMA
+crossover and time-series momentum (``--help`` says more; the work is
+``runners.research.evaluation.run_evaluation``).
 
     python runners/evaluate.py --data prices.csv
     python runners/evaluate.py --data synthetic:default --data synthetic:planted --seeds 3 \\
         --json eval.json
-
-For each data set it prints:
-
-1. the nested cross-validation table on the training part: the AttentionLSTM against the class
-   prior, a logistic regression and gradient boosting on the same folds (mean ± sd over seeds);
-2. the out-of-sample log-loss of the model against the training prior's;
-3. out-of-sample trading after the training part, with the same broker and costs: the strategy
-   (backtest.py's flags) against buy-and-hold, an SMA(20/50) long-only crossover and long-only
-   time-series momentum (252-bar return > 0, volatility-scaled). Each row gives the annualised
-   Sharpe with its standard error, PSR (probability that the true Sharpe > 0) and total return.
-
---data takes files or the built-in synthetic markets by name: synthetic:default
-(synthetic_market(4000, seed=7)), synthetic:planted (planted_edge_market(3000, seed=5)),
-synthetic:random-walk:SEED (random_walk_market(4000, SEED)). Trained models are cached like
-backtest.py's default model; seed 1 of synthetic:default is the model backtest.py trades.
 """
 
 from __future__ import annotations
 
-import argparse
+from typing import Any
 
-from bt_attention_lstm.runners.cli.common import (
-    FORMATS,
-    OneLineParser,
-    add_common_args,
-    logging_from_args,
-    prog,
-    run_main,
-)
+from bt_attention_lstm.runners.cli.common import logging_from_args, run_main
+from bt_attention_lstm.runners.cli.evaluate_args import build_parser, config_from_args
 from bt_attention_lstm.runners.cli.outputs import announce_file, check_file_target
-from bt_attention_lstm.runners.cli.trading_args import add_broker_args, add_strategy_args
+
+__all__ = ["build_parser", "main"]
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = OneLineParser(
-        prog=prog("evaluate"),
-        description=__doc__.split("\n\n")[0],
-        epilog=__doc__[__doc__.index("For each data set"):],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    d = p.add_argument_group("data")
-    d.add_argument("--data", action="append", required=True, metavar="D",
-                   help="OHLCV file or synthetic:default|planted|random-walk:SEED; repeatable")
-    d.add_argument("--format", default="auto", choices=FORMATS, help="how to read files")
-    e = p.add_argument_group("evaluation")
-    e.add_argument("--train-fraction", type=float, default=0.6,
-                   help="share of each data set the model trains on (default: %(default)s)")
-    e.add_argument("--seeds", type=int, default=3,
-                   help="training seeds per data set (default: %(default)s)")
-    e.add_argument("--json", metavar="FILE", help="also write every figure as JSON to FILE "
-                   "(nothing else is written; trained models go to the model cache, "
-                   "$XDG_CACHE_HOME/bt-attention-lstm)")
-    add_broker_args(p, cash_help="starting cash of each out-of-sample backtest")
-    add_strategy_args(p)
-    add_common_args(p, device_help="training and inference")
-    return p
+def print_dataset(result: dict[str, Any]) -> None:
+    from bt_attention_lstm.runners.research.evaluation.report import dataset_text
+
+    print(dataset_text(result), end="\n\n", flush=True)
 
 
 def main() -> int:
     args = build_parser().parse_args()
     logging_from_args(args)
     announce_file("--json", check_file_target("--json", args.json))
-    from bt_attention_lstm.runners.research.evaluation.job import run_evaluation
+    config = config_from_args(args)
+    from bt_attention_lstm.runners.research.evaluation import job
 
-    return run_evaluation(args)
+    result = job.run_evaluation(config, on_dataset=print_dataset)
+    if result.json_path is not None:
+        print(f"json: {result.json_path}")
+    return 0
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from bt_attention_lstm.models.lazy_exports import lazy_exports
 _EXPORTS = {
     "AttentionLSTMStrategy": "attention_lstm",
     "ConfidenceSizer": "sizing",
+    "StrategyConfig": "config",
     "confidence_scale": "sizing",
     "target_fraction": "sizing",
     "TradeRecords": "analyzers",

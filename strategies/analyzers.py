@@ -27,7 +27,7 @@ class TradeRecords(bt.Analyzer):
     """
 
     def create_analysis(self) -> None:
-        self.rets: list[dict[str, Any]] = []  # type: ignore[assignment]
+        self.rets: list[dict[str, Any]] = []
 
     def stop(self) -> None:
         # Copied now: optstrategy detaches the analyzer from its strategy after the run.
@@ -35,5 +35,5 @@ class TradeRecords(bt.Analyzer):
         self.rets = [dict(row) for row in rows()] if callable(rows) else []
         logger.debug("TradeRecords: %d trades", len(self.rets))
 
-    def get_analysis(self) -> list[dict[str, Any]]:  # type: ignore[override]
+    def get_analysis(self) -> list[dict[str, Any]]:
         return self.rets

@@ -3,69 +3,46 @@
 from __future__ import annotations
 
 import logging
-import math
 from array import array
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 import backtrader as bt
-import numpy as np
 
 from bt_attention_lstm.indicators.feature_vector import FeatureVector
 from bt_attention_lstm.indicators.model_signal import ModelSignal
 from bt_attention_lstm.models.artifact import Artifact, load_artifact
-from bt_attention_lstm.models.config import POSITION_HEADS
 from bt_attention_lstm.models.errors import ConfigError
 from bt_attention_lstm.models.features.compute import warmup_bars
 from bt_attention_lstm.models.training.position import position_cv_warnings
+from bt_attention_lstm.strategies.config import (
+    PARAMS,
+    StrategyConfig,
+    default_sizing,
+    entry_threshold,
+)
+from bt_attention_lstm.strategies.decisions import Decisions
 from bt_attention_lstm.strategies.dropin_checks import (
-    warn_bar_size,
     warn_short_feed,
+    warn_timeframe,
     warn_user_sizer,
 )
+from bt_attention_lstm.strategies.execution.feed_book import FeedBook
 from bt_attention_lstm.strategies.execution.feed_roles import resolve_trade_datas
-from bt_attention_lstm.strategies.execution.order_lifecycle import (
-    EPS,
-    PROTECTIVE_REASONS,
-    OrderLifecycle,
-)
+from bt_attention_lstm.strategies.execution.order_manager import OrderManager
 from bt_attention_lstm.strategies.execution.trade_record import TradeRecord
+from bt_attention_lstm.strategies.live.decision_log import DecisionLog
 from bt_attention_lstm.strategies.live.session import LiveSession
-from bt_attention_lstm.strategies.sizing import (
-    MIN_WEIGHT,
-    SIZING_RULES,
-    ConfidenceSizer,
-    SizingInputs,
-    needs_rebalance,
-    vol_target_weight,
-)
+from bt_attention_lstm.strategies.sizing import ConfidenceSizer
 
 logger = logging.getLogger(__name__)
 
-BAR_SIZE_SAMPLE = 60  # bars of a feed read to tell its bar size (weekends and holidays included)
-VOL_TARGET = "vol_target"
-# Defaults that depend on the sizing rule (the params default to None).
-ENTRY_THRESHOLD = 0.2  # entry/exit rules: a classifier's edge needed to enter
-VOL_TARGET_COOLDOWN = 5  # vol_target: bars before re-entering the side a stop closed
+TIMEFRAME_SAMPLE = 60  # bars of a feed read to tell its timeframe (weekends and holidays included)
+__all__ = ["AttentionLSTMStrategy", "default_sizing", "entry_threshold"]
 
 
-def default_sizing(artifact: Artifact) -> str:
-    """"vol_target" for an artifact with a position head (long-short or long-only),
-    "confidence" for a classifier.
-    ``head`` is read with a default: artifacts written before position heads have none."""
-    head = getattr(artifact.model_config, "head", "classify")
-    return VOL_TARGET if head in POSITION_HEADS else "confidence"
-
-
-def entry_threshold(artifact: Artifact, threshold: float | None, sizing: str | None) -> float:
-    """The threshold a strategy with these params uses: the one given, else 0 for vol_target
-    sizing and ``ENTRY_THRESHOLD`` for the entry/exit rules."""
-    if threshold is not None:
-        return float(threshold)
-    return 0.0 if (sizing or default_sizing(artifact)) == VOL_TARGET else ENTRY_THRESHOLD
-
-
-class AttentionLSTMStrategy(OrderLifecycle, LiveSession, bt.Strategy):
+class AttentionLSTMStrategy(Decisions, bt.Strategy):
     """Long (and optionally short) positions sized by the model's confidence.
 
     For every data feed: a ``ModelSignal`` gives the confidence (p_up - p_down of a classifier;
@@ -168,7 +145,17 @@ class AttentionLSTMStrategy(OrderLifecycle, LiveSession, bt.Strategy):
     Live feeds (``islive()``): orders only on bars the feed reports LIVE, never on DELAYED
     backfill or after CONNBROKEN/DISCONNECTED until LIVE again; features and the model warm up
     on backfill. Every broker order event (partial fills, rejections, margin, cancels,
-    expiries) is handled: see ``strategies.execution.order_lifecycle``. ``replaydata`` is refused.
+    expiries) is handled: see ``strategies.execution.order_manager``; a partial fill of an exit
+    or a reduction places the stop for the units it has left in the same notification, so the
+    broker never holds fewer stop units than the position. ``replaydata`` is refused.
+
+    Restart (``state_path``): on each feed's first tradable bar the state file is settled
+    against the broker's account by one rule: the broker is the truth for positions and open
+    orders, the state file only for what the broker cannot know (which units are the
+    strategy's, the trade's entry, the protective levels, the cooldown). A saved position the
+    broker no longer holds is forgotten (a WARNING names the state file and both sizes); the
+    broker's open orders that the state file names are re-attached (their fills are counted
+    and no second stop is placed beside them); see ``strategies.execution.restart``.
 
     With several feeds, each data's cap is its equal-risk share (inverse trailing volatility,
     normalised to sum to one over the traded feeds already warmed up) but never more than
@@ -180,137 +167,94 @@ class AttentionLSTMStrategy(OrderLifecycle, LiveSession, bt.Strategy):
     ``reports.report_from_strategy``.
     """
 
-    params = (
-        ("model_path", None),
-        ("artifact", None),
-        ("threshold", None),
-        ("exit_threshold", 0.0),
-        ("relative_confidence", True),
-        ("max_position", 0.95),
-        ("sizing", None),
-        ("target_vol", 0.15),
-        ("max_leverage", 1.0),
-        ("rebalance_band", 0.1),
-        ("stop_loss", 0.05),
-        ("atr_stop", None),
-        ("trail_percent", None),
-        ("take_profit", None),
-        ("allow_short", False),
-        ("regime_filter", True),
-        ("regime_lookback", 252),
-        ("regime_quantile", 0.9),
-        ("regime_scale", 0.5),
-        ("cooldown", None),
-        ("device", "auto"),
-        ("batch_size", 4096),
-        ("threads", 1),
-        ("periods_per_year", 252.0),
-        ("min_scale", 0.25),
-        ("trade_start", None),
-        ("trade_datas", None),
-        ("state_path", None),
-        ("on_existing_position", "refuse"),
-        ("decision_log", None),
-        ("max_order_retries", 3),
-        ("abstain", False),
-    )
+    params = PARAMS
 
     def __init__(self) -> None:
         if self.p.artifact is None and not self.p.model_path:
-            raise ConfigError("AttentionLSTMStrategy needs model_path (an artifact directory)")
+            raise ConfigError("AttentionLSTMStrategy needs `model_path` (an artifact directory)")
         self.artifact: Artifact = self.p.artifact or load_artifact(self.p.model_path)
-        # The params left at None take the defaults of the sizing rule (the artifact's head).
-        self.sizing: str = self.p.sizing or default_sizing(self.artifact)
-        self.vol_target = self.sizing == VOL_TARGET
-        self.threshold: float = entry_threshold(self.artifact, self.p.threshold, self.p.sizing)
-        self.cooldown: int = (self.p.cooldown if self.p.cooldown is not None
-                              else (VOL_TARGET_COOLDOWN if self.vol_target else 0))
-        self._check_params()
-        # the edge in a position's favour at or below which it closes (entry/exit rules)
-        self._exit_level = (-self.threshold if self.p.exit_threshold is None
-                            else float(self.p.exit_threshold))
-        self.base_rate = self.artifact.prior_confidence if self.p.relative_confidence else 0.0
+        # Read once: the params left at None take the defaults of the artifact's head.
+        self.config = StrategyConfig.from_params(dict(self.p._getkwargs()), self.artifact)
+        self.sizing: str = self.config.sizing.rule
+        self.vol_target = self.config.sizing.vol_target
+        self.threshold: float = self.config.entry.threshold
+        self.cooldown: int = self.config.entry.cooldown
+        self.base_rate = (self.artifact.prior_confidence if self.config.entry.relative_confidence
+                          else 0.0)
         # the training CV's verdict lines when the user asked to abstain without an edge
         cv = self.artifact.meta.get("cv", {})
         self.abstaining: list[str] = (
-            position_cv_warnings(cv) if self.p.abstain and isinstance(cv, dict) else []
+            position_cv_warnings(cv) if self.config.entry.abstain and isinstance(cv, dict)
+            else []
         )
         self.trade_datas: list[bt.DataBase] = resolve_trade_datas(self.datas, self.p.trade_datas)
         self.features: dict[bt.DataBase, FeatureVector] = {}
         self.signals: dict[bt.DataBase, ModelSignal] = {}
+        # backtrader's metaclass takes the indicators' params as keywords (their __init__ does not)
+        new_features: Callable[..., FeatureVector] = FeatureVector
+        new_signal: Callable[..., ModelSignal] = ModelSignal
         for data in self.trade_datas:
             # The strategy owns the FeatureVector (it reads ATR and volatility from it) and
             # lends it to ModelSignal, so features are computed once per data.
-            self.features[data] = FeatureVector(data, spec=self.artifact.feature_spec)
-            self.signals[data] = ModelSignal(
-                data,
-                artifact=self.artifact,
-                device=self.p.device,
-                batch_size=self.p.batch_size,
-                threads=self.p.threads,
-                threshold=self.threshold,
-                base_rate=self.base_rate,
-                features=self.features[data],
+            self.features[data] = new_features(data, spec=self.artifact.feature_spec)
+            self.signals[data] = new_signal(
+                data, artifact=self.artifact, device=self.p.device,
+                batch_size=self.p.batch_size, threads=self.p.threads, threshold=self.threshold,
+                base_rate=self.base_rate, features=self.features[data],
             )
-        self.setsizer(
-            ConfidenceSizer(
-                threshold=self.threshold,
-                max_position=self.p.max_position,
-                sizing=self.sizing,
-                target_vol=self.p.target_vol,
-                min_scale=self.p.min_scale,
-                max_leverage=self.p.max_leverage,
-                periods_per_year=self.p.periods_per_year,
-                allow_short=self.p.allow_short,
-            )
-        )
-        self._own_sizer = True  # set in start(): cerebro.addsizer replaces it after __init__
-        self._init_lifecycle()  # order bookkeeping (strategies.execution.order_lifecycle)
-        self._init_live()  # gate, decision log, state (strategies.live.session)
-        self.trades: list[TradeRecord] = []
+        sizing = self.config.sizing
+        self.setsizer(ConfidenceSizer(
+            threshold=self.threshold, max_position=sizing.max_position, sizing=self.sizing,
+            target_vol=sizing.target_vol, min_scale=sizing.min_scale,
+            max_leverage=sizing.max_leverage, periods_per_year=sizing.periods_per_year,
+            allow_short=self.config.entry.allow_short,
+        ))
+        self.own_sizer = True  # set in start(): cerebro.addsizer replaces it after __init__
+        warmup = max((s._minperiod for s in self.signals.values()), default=0)
+        self.decisions = DecisionLog(self.config.live.decision_log)
+        self.live = LiveSession(self.config.live, self.datas, warmup, self.decisions)
+        self.orders = OrderManager(self, self.datas, self.config.risk, self._atr,
+                                   self.live.event)
+        self.live.restore(self.orders, self.artifact.weights_sha256)
         self.bars_in_market = 0
         self.bars_seen = 0
         # Portfolio value after every bar, as backtrader float datetimes: 16 bytes a bar.
         self.equity_times = array("d")
         self.equity_values = array("d")
-        self._bar_size_checked: set[int] = set()
+        self._timeframe_checked: set[int] = set()
 
-    def _check_params(self) -> None:
-        p = self.p
-        if self.sizing not in SIZING_RULES:
-            raise ConfigError(
-                f"sizing must be one of {', '.join(SIZING_RULES)}, got {self.sizing!r}"
-            )
-        threshold = self.threshold
-        if not 0.0 <= threshold <= 1.0:
-            raise ConfigError(f"threshold must be in [0, 1], got {threshold}")
-        if (not self.vol_target and p.exit_threshold is not None
-                and not -threshold <= p.exit_threshold <= threshold):
-            raise ConfigError(
-                f"exit_threshold must be in [-threshold, threshold], got {p.exit_threshold}"
-            )
-        if not 0.0 < p.max_position <= 1.0:
-            raise ConfigError(f"max_position must be in (0, 1], got {p.max_position}")
-        if not p.max_leverage > 0:
-            raise ConfigError(f"max_leverage must be positive, got {p.max_leverage}")
-        if not 0.0 <= p.rebalance_band < 1.0:
-            raise ConfigError(f"rebalance_band must be in [0, 1), got {p.rebalance_band}")
-        if isinstance(self.cooldown, bool) or not isinstance(self.cooldown, int) \
-                or self.cooldown < 0:
-            raise ConfigError(f"cooldown must be a non-negative integer, got {self.cooldown!r}")
-        if self.vol_target and "ex_ante_vol" not in self.artifact.feature_spec.line_names:
-            raise ConfigError(
-                f"sizing='vol_target' needs the ex-ante volatility of the ta-v2 features; this "
-                f"model uses {self.artifact.feature_spec.feature_set!r}: choose another sizing "
-                "or retrain the model"
-            )
-        for name in ("stop_loss", "trail_percent", "take_profit", "atr_stop"):
-            value = getattr(p, name)
-            if value is not None and not value > 0:
-                raise ConfigError(f"{name} must be positive or None, got {value}")
-        if not 0.0 <= p.regime_scale <= 1.0:
-            raise ConfigError(f"regime_scale must be in [0, 1], got {p.regime_scale}")
+    # -- public views --------------------------------------------------------------------------
+    @property
+    def trades(self) -> list[TradeRecord]:
+        """Closed trades, then (after the run) the ones still open, exit_reason "open"."""
+        return self.orders.trades
 
+    @property
+    def gate(self) -> Any:
+        """The live feeds' ``FeedGate`` (status per feed)."""
+        return self.live.gate
+
+    @property
+    def state_store(self) -> Any:
+        return self.live.state_store
+
+    def book(self, data: bt.DataBase) -> FeedBook:
+        """The feed's ``FeedBook``: what the strategy owns in it, its orders in flight."""
+        return self.orders.book(data)
+
+    def owned(self, data: bt.DataBase) -> float:
+        """Units of ``data`` the strategy itself holds (never the broker's whole position)."""
+        return self.orders.book(data).owned
+
+    def order_role(self, ref: int) -> str | None:
+        """What an order is for: "entry", "exit", "reduce", "protective", "guard"; None when
+        it is not this strategy's."""
+        return self.orders.role(ref)
+
+    def _atr(self, data: bt.DataBase) -> float:
+        return float(self.features[data].atr_ratio[0] * data.close[0])
+
+    # -- backtrader hooks ----------------------------------------------------------------------
     def start(self) -> None:
         if self.env.p.exactbars:
             raise ConfigError(
@@ -320,12 +264,13 @@ class AttentionLSTMStrategy(OrderLifecycle, LiveSession, bt.Strategy):
         warn_user_sizer(sizer, ConfidenceSizer)
         # vol_target resizes positions through its own sizer only: another sizer cannot size
         # a difference, so with it the target just opens and closes positions.
-        self._own_sizer = isinstance(sizer, ConfidenceSizer) and sizer.p.sizing == self.sizing
+        self.own_sizer = isinstance(sizer, ConfidenceSizer) and sizer.p.sizing == self.sizing
+        sizing = self.config.sizing
         if self.vol_target:
             logger.info(
                 "volatility targeting: %.0f%% a year, leverage <= %g, rebalance band %g, "
-                "cooldown %d bars after a stop", 100 * self.p.target_vol, self.p.max_leverage,
-                self.p.rebalance_band, self.cooldown,
+                "cooldown %d bars after a stop", 100 * sizing.target_vol, sizing.max_leverage,
+                sizing.rebalance_band, self.cooldown,
             )
         if self.base_rate:
             logger.info("trading the edge over the model's base rate p_up - p_down = %+.3f",
@@ -342,109 +287,33 @@ class AttentionLSTMStrategy(OrderLifecycle, LiveSession, bt.Strategy):
                 self.artifact.path,
             )
 
-    # -- inputs for the sizer -----------------------------------------------------------------
-    def _annual_vol(self, data: bt.DataBase) -> float:
-        per_bar = self.features[data].realized_vol_20[0]
-        return float(per_bar * math.sqrt(self.p.periods_per_year))
+    def notify_order(self, order: bt.Order) -> None:
+        self.orders.notify_order(order)
 
-    def _regime_scale(self, data: bt.DataBase) -> float:
-        """``regime_scale`` when volatility is in its top quantile, else 1."""
-        if not self.p.regime_filter:
-            return 1.0
-        vol_line = self.features[data].realized_vol_20
-        # Size by the data's length: in runonce mode a line's len() is the whole preloaded array.
-        history = np.asarray(vol_line.get(size=min(len(data), self.p.regime_lookback)))
-        history = history[np.isfinite(history)]
-        if history.size < 20:
-            return 1.0
-        rank = float(np.mean(history <= vol_line[0]))
-        return self.p.regime_scale if rank >= self.p.regime_quantile else 1.0
-
-    def _risk_share(self, data: bt.DataBase) -> float:
-        """Equal-risk share of this data among all feeds (1.0 with a single feed)."""
-        if len(self.trade_datas) == 1:
-            return 1.0
-        inverse = {}
-        for d in self.trade_datas:  # a feed still warming up (or not started) takes no share
-            vol = self.features[d].realized_vol_20[0] if self._ready(d) else float("nan")
-            inverse[d] = 1.0 / vol if vol > 0 and math.isfinite(vol) else 0.0
-        total = sum(inverse.values())
-        return inverse[data] / total if total > 0 else 1.0 / len(self.trade_datas)
-
-    def _book_share(self) -> float:
-        """vol_target's equal share of the book for each warmed-up feed (1 with one feed):
-        the weights are already scaled to equal volatility, so no inverse-volatility split."""
-        if len(self.trade_datas) == 1:
-            return 1.0
-        return 1.0 / max(1, sum(1 for d in self.trade_datas if self._ready(d)))
-
-    def sizing_inputs(self, data: bt.DataBase) -> SizingInputs:
-        if self.vol_target:
-            share = self._book_share()
-            return SizingInputs(
-                confidence=self._edge(data),
-                annual_vol=self._annual_vol(data),
-                risk_scale=self._regime_scale(data) * share,
-                ex_ante_vol=float(self.features[data].ex_ante_vol[0]),
-                held=self._owned[data],
-                share=share,
-            )
-        return SizingInputs(
-            confidence=self._edge(data),
-            annual_vol=self._annual_vol(data),
-            risk_scale=self._regime_scale(data) * self._risk_share(data),
-            held=self._owned[data],
-        )
-
-    def target_weight(self, data: bt.DataBase) -> float:
-        """vol_target's signed target weight for this bar (NaN while undefined): the sizer's,
-        so that the decision to trade and the order's size agree."""
-        inputs = self.sizing_inputs(data)
-        sizer = self.getsizer()
-        if isinstance(sizer, ConfidenceSizer) and sizer.p.sizing == VOL_TARGET:
-            return sizer.target_weight(inputs)
-        return vol_target_weight(
-            inputs.confidence, inputs.ex_ante_vol, target_vol=self.p.target_vol,
-            max_leverage=self.p.max_leverage, periods_per_year=self.p.periods_per_year,
-            risk_scale=inputs.risk_scale, share=inputs.share, threshold=self.threshold,
-            allow_short=self.p.allow_short,
-        )
-
-    def held_weight(self, data: bt.DataBase) -> float:
-        """The strategy's own position in this data as a signed fraction of portfolio value."""
-        value = self.broker.getvalue()
-        price = float(data.close[0])
-        return self._owned[data] * price / value if value > 0 and price > 0 else 0.0
-
-    # -- decisions ------------------------------------------------------------------------------
-    def _edge(self, data: bt.DataBase) -> float:
-        """This bar's confidence beyond the model's base rate (what the strategy trades)."""
-        return float(self.signals[data].confidence[0]) - self.base_rate
-
-    def _ready(self, data: bt.DataBase) -> bool:
-        """Whether this feed's model has its first signal (its own warm-up is over)."""
-        return len(data) >= self.signals[data]._minperiod
+    def notify_data(self, data: bt.DataBase, status: int, *args: object, **kwargs: object) -> None:
+        self.live.gate.update(data, status)
 
     def prenext(self) -> None:
         # backtrader waits for every feed's warm-up before next(); each feed trades from its own.
         self.next()
 
-    def _check_bar_size(self, data: bt.DataBase) -> None:
+    def _check_timeframe(self, data: bt.DataBase) -> None:
         """Once per feed, as soon as its bar spacing can be told (or its model is ready)."""
-        if id(data) in self._bar_size_checked:
+        if id(data) in self._timeframe_checked:
             return
-        if len(data) >= min(self.signals[data]._minperiod, BAR_SIZE_SAMPLE):
-            self._bar_size_checked.add(id(data))
-            warn_bar_size(data, self.artifact.meta)
+        if len(data) >= min(self.signals[data]._minperiod, TIMEFRAME_SAMPLE):
+            self._timeframe_checked.add(id(data))
+            warn_timeframe(data, self.artifact.meta)
 
     def next(self) -> None:
         self.equity_times.append(self.datetime[0])
         self.equity_values.append(self.broker.getvalue())
         for data in self.trade_datas:
-            self._check_bar_size(data)
-        if self.p.trade_start is not None and self.datetime.datetime(0) < self.p.trade_start:
+            self._check_timeframe(data)
+        trade_start = self.config.entry.trade_start
+        if trade_start is not None and self.datetime.datetime(0) < trade_start:
             return
-        ready = [d for d in self.trade_datas if self._ready(d)]
+        ready = [d for d in self.trade_datas if self.ready(d)]
         if not ready:
             return
         self.bars_seen += 1
@@ -454,118 +323,27 @@ class AttentionLSTMStrategy(OrderLifecycle, LiveSession, bt.Strategy):
             self._decide(data)
 
     def _decide(self, data: bt.DataBase) -> None:
-        settled = self._settle_protection(data)  # before any check: protection is never gated
+        settled = self.orders.settle(data)  # before any check: protection is never gated
         if settled:
             action, reason = settled, "a reduction died: the units it left are protected"
         else:
-            action, reason = self._live_checks(data) or self._choose(data)
+            action, reason = (self.live.checks(self.orders, data, self.broker)
+                              or self.choose(data))
         if self.decisions.active:
-            self._log_decision(data, action, reason)
-        if self.state_changed:
-            self._flush_state()
-
-    def _choose(self, data: bt.DataBase) -> tuple[str, str]:
-        """Act on this bar's signal; returns (action, reason) for the decision log."""
-        if self._entry_order[data] is not None or self._exit_order[data] is not None:
-            return "wait", "an order is in flight"
-        if self._protection_pending(data):
-            # an exit now could race the stops: wait until they can be cancelled
-            return "wait", "protective orders not yet accepted"
-        edge = self._edge(data)
-        if not math.isfinite(edge):
-            return "wait", "no signal"
-        if self.artifact.says_nothing:
-            # a constant (the class prior's) is no signal, to open or to close a position,
-            # whatever its sign and size: stops manage what such a model holds (adopted units)
-            return "hold", "the model is the class prior: no signal to act on"
-        if self.abstaining:
-            return "hold", "abstaining: training found no evidence of an edge"
-        if self.vol_target:
-            return self._choose_target(data)
-        size = self._owned[data]  # what this strategy owns, not the broker's whole position
-        if size != 0:
-            in_favour = edge if size > 0 else -edge
-            if in_favour <= self._exit_level:
-                self._exit(data, "signal")
-                return "exit", f"edge {edge:+.3f} no longer favours the position"
-            return "hold", "in position"
-        threshold = self.threshold
-        if abs(edge) < threshold or edge < 0 and not self.p.allow_short:
-            return "hold", f"edge {edge:+.3f} does not reach {threshold}"
-        if self._cooling_down(data):
-            return "wait", "cooldown after the last exit"
-        long = edge >= threshold
-        if self._enter(data, long=long):
-            return ("buy" if long else "sell"), f"edge {edge:+.3f}"
-        return "hold", "the sizer gave zero units"
-
-    def _choose_target(self, data: bt.DataBase) -> tuple[str, str]:
-        """vol_target: trade to the target weight when it leaves the no-trade band."""
-        target = self.target_weight(data)
-        if not math.isfinite(target):
-            return "wait", "no ex-ante volatility yet"
-        owned = self._owned[data]
-        current = self.held_weight(data)
-        what = f"target weight {target:+.3f}, held {current:+.3f}"
-        if not needs_rebalance(target, current, self.p.rebalance_band):
-            return "hold", f"{what}: within the band of {self.p.rebalance_band:g}"
-        long = target > 0
-        if abs(owned) >= EPS and (abs(target) < MIN_WEIGHT or (owned > 0) != long):
-            # close first: a flip enters the other side on a later bar, from flat
-            self._exit(data, "signal")
-            return "exit", what
-        if abs(owned) < EPS:
-            if self._stopped_out(data, long):
-                return "wait", f"{what}: cooldown after a stop on this side"
-            if self._enter(data, long=long):
-                return ("buy" if long else "sell"), what
-            return "hold", f"{what}: the sizer gave zero units"
-        if not self._own_sizer:
-            return "hold", f"{what}: a sizer of your own sizes positions (no rebalancing)"
-        if abs(target) > abs(current):
-            if self._enter(data, long=long):
-                return ("buy" if long else "sell"), f"{what}: increase"
-        elif self._reduce(data):
-            return ("sell" if long else "buy"), f"{what}: reduce"
-        return "hold", f"{what}: the sizer gave zero units"
-
-    def _stopped_out(self, data: bt.DataBase, long: bool) -> bool:
-        """A protective order closed this side on this bar or one of the last ``cooldown``."""
-        last = self._last_exit_bar.get(data)
-        if last is None or self._last_exit_reason.get(data) not in PROTECTIVE_REASONS:
-            return False
-        side = "long" if long else "short"
-        return self._last_exit_side.get(data) == side and len(data) - last <= self.cooldown
-
-    def _cooling_down(self, data: bt.DataBase) -> bool:
-        last = self._last_exit_bar.get(data)
-        return last is not None and len(data) - last <= self.cooldown
-
-    def _finish(self, data: bt.DataBase, record: TradeRecord) -> None:
-        record.bars_held = len(data) - self._entry_bar.pop(data, len(data))
-        direction = 1.0 if record.side == "long" else -1.0
-        gross = direction * (record.exit_price - record.entry_price) * record.size
-        record.pnl = gross - record.commission
-        record.pnl_pct = record.pnl / (record.entry_price * record.size)
-        self.trades.append(record)
+            signal = self.signals[data]
+            probs = (float(signal.p_down[0]), float(signal.p_flat[0]), float(signal.p_up[0]))
+            self.decisions.decision(data.datetime.datetime(0), data._name or "data0",
+                                    self.live.gate.status(data), probs, action, reason,
+                                    self.base_rate)
+        self.live.save(self.orders, self.artifact.weights_sha256)
 
     def stop(self) -> None:
         """Record positions still open at the end, valued at the last close."""
-        self._end_session()  # save the open state first: a restart resumes from it
+        self.live.end(self.orders, self.artifact.weights_sha256)  # a restart resumes from it
         warmup, seq_len = warmup_bars(self.artifact.feature_spec), self.artifact.seq_len
         for data in self.trade_datas:
             warn_short_feed(data, self.signals[data]._minperiod, warmup, seq_len)
-        for data, record in self._open_trade.items():
-            if record is None:
-                continue
-            record.exit_time = data.datetime.datetime(0)
-            # Reductions already sold part of it: the rest is valued at the last close.
-            tally = self._exits[data]
-            tally.add(abs(self._owned[data]), float(data.close[0]))
-            record.exit_price = tally.price
-            record.exit_reason = "open"
-            self._finish(data, record)
-            self._open_trade[data] = None
+        self.orders.close_open_trades()
 
     @property
     def exposure(self) -> float:

@@ -13,8 +13,7 @@ from typing import Any
 import backtrader as bt
 import pandas as pd
 
-from bt_attention_lstm.models.data import infer_timeframe
-from bt_attention_lstm.models.data.bar_size import bar_size_mismatch
+from bt_attention_lstm.models.data import infer_timeframe, timeframe_mismatch
 from bt_attention_lstm.models.errors import DataError
 
 logger = logging.getLogger(__name__)
@@ -47,10 +46,10 @@ def feed_timeframe(data: bt.DataBase) -> str | None:
         return None
 
 
-def warn_bar_size(data: bt.DataBase, meta: Mapping[str, Any]) -> bool:
+def warn_timeframe(data: bt.DataBase, meta: Mapping[str, Any]) -> bool:
     """WARNING when the feed's bar size differs from the model's; True when it differs."""
     timeframe = feed_timeframe(data)
-    problem = bar_size_mismatch(meta, timeframe) if timeframe else None
+    problem = timeframe_mismatch(meta, timeframe) if timeframe else None
     if problem:
         logger.warning(
             "%s: %s; its probabilities are not what it was trained to give (resample the "

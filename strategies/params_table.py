@@ -12,6 +12,8 @@ import ast
 import inspect
 import re
 
+import backtrader as bt
+
 from bt_attention_lstm.strategies.attention_lstm import AttentionLSTMStrategy
 
 PIPE = "\\|"
@@ -45,7 +47,7 @@ def _literal(text: str) -> object:
         return text
 
 
-def params_table(strategy: type = AttentionLSTMStrategy) -> str:
+def params_table(strategy: type[bt.Strategy] = AttentionLSTMStrategy) -> str:
     """The Markdown table; ``ValueError`` when the docstring and the params disagree."""
     documented = documented_params(strategy)
     actual = dict(strategy.params._getitems())

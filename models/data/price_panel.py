@@ -29,6 +29,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from bt_attention_lstm.models.data.samples import SYMBOL_SEPARATOR, resolve_source
 from bt_attention_lstm.models.errors import DataError
 
 # Price column names in order of preference when several are present (normalised keys).
@@ -36,7 +37,6 @@ CLOSE_NAMES = ("adjclose", "close", "price")
 TIME_NAMES = ("datetime", "timestamp", "date", "time")
 # Bar fields: a table holding any of them is an OHLCV table, never close-only or wide.
 BAR_FIELD_NAMES = frozenset({"open", "high", "low", "volume", "vol", "openinterest"})
-SYMBOL_SEPARATOR = "#"
 _LISTED_SYMBOLS = 20  # a message lists at most this many symbols
 
 PriceKind = Literal["close", "wide"]
@@ -96,13 +96,11 @@ def classify_columns(labels: Sequence[object], has_time_index: bool = False) -> 
 
 def split_source(source: str | os.PathLike[str]) -> tuple[str, str | None]:
     """``(path, symbol)`` of a source spec: ``prices.csv#KO`` -> ``("prices.csv", "KO")``;
-    ``sample:FILE[#SYMBOL]`` names a shipped file (``models.datasets.resolve_source``).
+    ``sample:FILE[#SYMBOL]`` names a shipped file (``models.data.samples.resolve_source``).
 
     A path that exists as given is never split (a file may have ``#`` in its name); the symbol
     is the text after the last ``#``.
     """
-    from bt_attention_lstm.models.datasets import resolve_source
-
     text = resolve_source(os.fspath(source))
     if SYMBOL_SEPARATOR not in text or os.path.exists(os.path.expanduser(text)):
         return text, None

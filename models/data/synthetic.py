@@ -26,7 +26,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bt_attention_lstm.models.data import OHLCV_COLUMNS, validate_ohlcv
+from bt_attention_lstm.models.data.schema import OHLCV_COLUMNS
+from bt_attention_lstm.models.data.validation import validate_ohlcv
 from bt_attention_lstm.models.errors import DataError
 
 logger = logging.getLogger(__name__)

@@ -43,7 +43,10 @@ class FeatureScaler:
         try:
             mean = np.asarray(raw["mean"], dtype=np.float64)
             scale = np.asarray(raw["scale"], dtype=np.float64)
-            clip = float(raw.get("clip", CLIP))  # type: ignore[arg-type]
+            clip_value = raw.get("clip", CLIP)
+            if not isinstance(clip_value, int | float | str):
+                raise TypeError(f"clip {clip_value!r} is not a number")
+            clip = float(clip_value)
         except (KeyError, TypeError, ValueError) as exc:
             raise ArtifactError(f"invalid scaler in meta.json: {exc}") from exc
         if not (math.isfinite(clip) and clip > 0):

@@ -50,7 +50,9 @@ def streaming_available() -> bool:
 @lru_cache(maxsize=64)
 def _lookback(name: str, params: tuple[tuple[str, Any], ...]) -> int:
     """TA-Lib's lookback of ``name`` with ``params``: output k needs inputs 0..k+lookback."""
-    return int(_abstract.Function(name, **dict(params)).lookback)
+    # talib's abstract.pyi lists the indicator functions but not the Function factory itself.
+    function = _abstract.Function  # type: ignore[attr-defined]
+    return int(function(name, **dict(params)).lookback)
 
 
 class TaStream:

@@ -39,11 +39,11 @@ def predict_frame(
         raise DataError(f"predict_frame needs column(s) {', '.join(missing)}")
     artifact = model_path if isinstance(model_path, Artifact) else load_artifact(model_path)
     spec = artifact.feature_spec
-    columns = [df[c].to_numpy(dtype=np.float64) for c in OHLCV]
+    open_, high, low, close, volume = (df[c].to_numpy(dtype=np.float64) for c in OHLCV)
     out = np.full((len(df), len(SIGNAL_COLUMNS)), np.nan)
     first_signal = warmup_bars(spec) + artifact.seq_len - 1  # the first bar with a full window
     if len(df) > first_signal:
-        features = feature_matrix(*columns, spec=spec)
+        features = feature_matrix(open_, high, low, close, volume, spec=spec)
         predictor = BatchedPredictor(artifact, device, batch_size, threads=None)
         probs = predictor.probabilities(features, first_signal, len(df))
         out[first_signal:, :3] = probs

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import torch
 
-from bt_attention_lstm.models.nn.fused_network import FusedAttentionLSTM
+from bt_attention_lstm.models.nn.fused_network import FusedNetwork
 
 
 def _gates_ifog(t: torch.Tensor, hidden: int) -> torch.Tensor:
@@ -33,7 +33,7 @@ class InFlightWindows:
 
     def __init__(
         self,
-        fused: FusedAttentionLSTM,
+        fused: FusedNetwork,
         device: torch.device,
         dtype: torch.dtype = torch.float32,
     ) -> None:
@@ -45,7 +45,7 @@ class InFlightWindows:
         lstm = fused.lstm
 
         def param(name: str) -> torch.Tensor:
-            return getattr(lstm, name).detach().to(device="cpu", dtype=torch.float64)
+            return lstm.get_parameter(name).detach().to(device="cpu", dtype=torch.float64)
 
         def on_device(t: torch.Tensor) -> torch.Tensor:
             return t.to(device=device, dtype=dtype).contiguous()
@@ -63,13 +63,14 @@ class InFlightWindows:
             bias = param(f"bias_ih_l{layer}") + param(f"bias_hh_l{layer}")
             self._w_cat_t.append(on_device(stacked.T))
             self._b_cat.append(on_device(_gates_ifog(bias, H)))
-        zeros = {"device": device, "dtype": dtype}
-        self._h = torch.zeros((L, self.layers * H), **zeros)  # [h_0 | h_1 | ...] per slot
-        self._c = torch.zeros((L, self.layers * H), **zeros)
-        self._gates = torch.empty((L, 4 * H), **zeros)
-        self._tanh_c = torch.empty((L, H), **zeros)
-        self._ih = torch.empty((4 * H,), **zeros)
-        self._outputs = torch.zeros((L * L, H), **zeros)  # last layer's h: row slot*L + step
+        # per slot, the layers' states side by side: [h_0 | h_1 | ...]
+        self._h = torch.zeros((L, self.layers * H), device=device, dtype=dtype)
+        self._c = torch.zeros((L, self.layers * H), device=device, dtype=dtype)
+        self._gates = torch.empty((L, 4 * H), device=device, dtype=dtype)
+        self._tanh_c = torch.empty((L, H), device=device, dtype=dtype)
+        self._ih = torch.empty((4 * H,), device=device, dtype=dtype)
+        # the last layer's h: row slot * L + step
+        self._outputs = torch.zeros((L * L, H), device=device, dtype=dtype)
         # For phase p (= bar index mod L), slot j is at step (p - j) mod L.
         self._rows = [
             torch.tensor([j * L + (p - j) % L for j in range(L)], device=device)

@@ -18,15 +18,19 @@ import math
 
 import numpy as np
 import torch
+from numpy.typing import NDArray
 from scipy.special import erf, expit
-from torch import nn
+
+from bt_attention_lstm.models.nn.fused_network import FusedNetwork
+
+Floats = NDArray[np.float64]
 
 
-def _array(t: torch.Tensor) -> np.ndarray:
+def _array(t: torch.Tensor) -> Floats:
     return t.detach().to(device="cpu", dtype=torch.float64).numpy().copy()
 
 
-def _softmax_rows(z: np.ndarray) -> np.ndarray:
+def _softmax_rows(z: Floats) -> Floats:
     e = np.exp(z - z.max(axis=-1, keepdims=True))
     return e / e.sum(axis=-1, keepdims=True)
 
@@ -34,32 +38,30 @@ def _softmax_rows(z: np.ndarray) -> np.ndarray:
 class NumpyInFlightWindows:
     """The L windows containing the latest bar, and the finished window's probabilities."""
 
-    def __init__(self, network: nn.Module) -> None:
+    def __init__(self, network: FusedNetwork) -> None:
         cfg = network.config
         self.seq_len, self.width, self.layers = cfg.seq_len, cfg.hidden, cfg.layers
-        self.members = int(getattr(network, "members", 1))
+        self.members = int(network.members)
         lstm = network.lstm
+
+        def weight(name: str) -> Floats:
+            return _array(lstm.get_parameter(name))
+
         L, H = self.seq_len, self.width
-        self._w_in = _array(lstm.weight_ih_l0)  # (4H, F), gate order i, f, g, o
+        self._w_in = weight("weight_ih_l0")  # (4H, F), gate order i, f, g, o
         self._bias = [
-            _array(getattr(lstm, f"bias_ih_l{k}")) + _array(getattr(lstm, f"bias_hh_l{k}"))
-            for k in range(self.layers)
+            weight(f"bias_ih_l{k}") + weight(f"bias_hh_l{k}") for k in range(self.layers)
         ]
-        self._w_hh_t = [_array(getattr(lstm, f"weight_hh_l{k}")).T.copy()
-                        for k in range(self.layers)]
-        self._w_ih_t = [_array(getattr(lstm, f"weight_ih_l{k}")).T.copy()
-                        for k in range(1, self.layers)]
-        self._tail = {name: _array(getattr(network, name)) for name in (
-            "qk_weight_t", "qk_bias", "vo_weight_t", "vo_bias", "norm1_weight", "norm1_bias",
-            "ffn1_weight_t", "ffn1_bias", "ffn2_weight_t", "ffn2_bias", "norm2_weight",
-            "norm2_bias", "head_weight_t", "head_bias")}
+        self._w_hh_t = [weight(f"weight_hh_l{k}").T.copy() for k in range(self.layers)]
+        self._w_ih_t = [weight(f"weight_ih_l{k}").T.copy() for k in range(1, self.layers)]
+        self._tail = {name: _array(value) for name, value in network.tail_weights().items()}
         self._eps = (float(network.norm1_eps), float(network.norm2_eps))
         self._h = np.zeros((self.layers, L, H))
         self._c = np.zeros((self.layers, L, H))
         self._outputs = np.zeros((L, L, H))  # [slot, step]: the last layer's h
         self._slots = np.arange(L)
 
-    def step(self, x: np.ndarray, phase: int) -> None:
+    def step(self, x: Floats, phase: int) -> None:
         """Advance every window in flight by the scaled feature row ``x`` of a new bar; the
         window starting at this bar takes slot ``phase`` (bar index modulo seq_len)."""
         H = self.width
@@ -82,14 +84,13 @@ class NumpyInFlightWindows:
         # slot j has run (phase - j) mod L steps before this one
         self._outputs[self._slots, (phase - self._slots) % self.seq_len] = self._h[-1]
 
-    def _group_norm(self, x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float
-                    ) -> np.ndarray:
+    def _group_norm(self, x: Floats, weight: Floats, bias: Floats, eps: float) -> Floats:
         groups = x.reshape(self.members, -1)
         centred = groups - groups.mean(axis=1, keepdims=True)
         scaled = centred / np.sqrt((centred * centred).mean(axis=1, keepdims=True) + eps)
         return scaled.reshape(-1) * weight + bias
 
-    def probabilities(self, phase: int) -> np.ndarray:
+    def probabilities(self, phase: int) -> Floats:
         """Averaged class probabilities of the window that ends at the bar of ``phase``."""
         t = self._tail
         window = self._outputs[(phase + 1) % self.seq_len]  # (L, H), steps in order

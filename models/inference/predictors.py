@@ -26,7 +26,8 @@ from bt_attention_lstm.models.device import resolve_device, torch_threads
 from bt_attention_lstm.models.errors import ConfigError
 from bt_attention_lstm.models.inference.inflight_windows import InFlightWindows
 from bt_attention_lstm.models.inference.numpy_windows import NumpyInFlightWindows
-from bt_attention_lstm.models.nn.fused_network import FusedAttentionLSTM
+from bt_attention_lstm.models.nn.fused_network import FusedAttentionLSTM, FusedNetwork
+from bt_attention_lstm.models.nn.network import AttentionLSTM
 from bt_attention_lstm.models.nn.stacked_network import StackedFusedEnsemble
 
 logger = logging.getLogger(__name__)
@@ -38,15 +39,23 @@ logger = logging.getLogger(__name__)
 CPU_CHUNK = 256
 
 
-def _fused_network(
-    artifact: Artifact, device: torch.device, dtype: torch.dtype
-) -> FusedAttentionLSTM | StackedFusedEnsemble:
+def _networks(artifact: Artifact) -> tuple[AttentionLSTM, ...]:
+    """The artifact's calibrated networks: an ensemble's members, or its one model."""
+    if artifact.members:
+        return artifact.members
+    if not isinstance(artifact.model, AttentionLSTM):
+        raise TypeError(f"an artifact without members holds an AttentionLSTM, "
+                        f"not a {type(artifact.model).__name__}")
+    return (artifact.model,)
+
+
+def _fused_network(artifact: Artifact, device: torch.device, dtype: torch.dtype) -> FusedNetwork:
     """The network to run: the fused twin of a single model, or an ensemble's fused members
     stacked into one network whose softmax is their averaged probability
     (``models.nn.stacked_network``)."""
     # Built from the artifact's weights: one artifact can serve several feeds and devices.
-    members = [FusedAttentionLSTM(m) for m in artifact.members or (artifact.model,)]
-    network = members[0] if len(members) == 1 else StackedFusedEnsemble(members)
+    members = [FusedAttentionLSTM(m) for m in _networks(artifact)]
+    network: FusedNetwork = members[0] if len(members) == 1 else StackedFusedEnsemble(members)
     return network.to(device=device, dtype=dtype)
 
 
@@ -222,7 +231,7 @@ class StreamingPredictor:
             self._graphs[phase].replay()
         else:
             with torch_threads(self.threads), torch.inference_mode():
-                self._windows.step(self._x, phase)
+                self._torch_windows().step(self._x, phase)
         self.count += 1
 
     def predict(self) -> np.ndarray:
@@ -241,26 +250,32 @@ class StreamingPredictor:
                 probs = self._probs(phase)
         return probs.cpu().numpy()[0].astype(np.float64)
 
+    def _torch_windows(self) -> InFlightWindows:
+        if self._windows is None:
+            raise RuntimeError("this predictor runs its windows in numpy")
+        return self._windows
+
     def _probs(self, phase: int) -> torch.Tensor:
-        return torch.softmax(self._windows.logits(phase), dim=-1)
+        return torch.softmax(self._torch_windows().logits(phase), dim=-1)
 
     def _capture_graphs(self) -> None:
         """One CUDA graph per phase (bar index mod seq_len): the step, attention and head, then
         the softmax (an ensemble's members are stacked into the one network)."""
         L = self.artifact.seq_len
+        windows = self._torch_windows()
         side = torch.cuda.Stream(self.device)
         side.wait_stream(torch.cuda.current_stream(self.device))
         with torch.cuda.stream(side), torch.no_grad():  # warm-up: kernels, cuBLAS workspace
             for phase in range(L):
-                self._windows.step(self._x, phase)
+                windows.step(self._x, phase)
                 self._probs(phase)
         torch.cuda.current_stream(self.device).wait_stream(side)
         with torch.no_grad():
             for phase in range(L):
                 graph = torch.cuda.CUDAGraph()
                 with torch.cuda.graph(graph):
-                    self._windows.step(self._x, phase)
+                    windows.step(self._x, phase)
                     probs = self._probs(phase)
                 self._graphs.append(graph)
                 self._graph_probs.append(probs)
-        self._windows.reset()
+        windows.reset()

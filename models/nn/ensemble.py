@@ -20,9 +20,9 @@ from collections.abc import Mapping, Sequence
 import torch
 from torch import nn
 
+from bt_attention_lstm.models.logit_scaling import VectorScaling
 from bt_attention_lstm.models.nn.network import AttentionLSTM
 from bt_attention_lstm.models.nn.position_head import three_logit_twin
-from bt_attention_lstm.models.training.calibration import VectorScaling
 
 logger = logging.getLogger(__name__)
 

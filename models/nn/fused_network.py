@@ -25,6 +25,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from bt_attention_lstm.models.config import ModelConfig
 from bt_attention_lstm.models.nn.network import AttentionLSTM
 
 
@@ -37,7 +38,7 @@ def folded_lstm(model: AttentionLSTM) -> nn.LSTM:
     cfg = model.config
     lstm = nn.LSTM(cfg.n_features, cfg.hidden, num_layers=cfg.layers, batch_first=True)
     w_p, b_p = _f64(model.input_proj.weight), _f64(model.input_proj.bias)
-    w_ih0 = _f64(model.lstm.weight_ih_l0)
+    w_ih0 = _f64(model.lstm.get_parameter("weight_ih_l0"))
     with torch.no_grad():
         for name, param in lstm.named_parameters():
             value = _f64(getattr(model.lstm, name))
@@ -49,7 +50,55 @@ def folded_lstm(model: AttentionLSTM) -> nn.LSTM:
     return lstm.eval()
 
 
-class FusedAttentionLSTM(nn.Module):
+TAIL_BUFFERS = (
+    "qk_weight_t", "qk_bias", "vo_weight_t", "vo_bias", "norm1_weight", "norm1_bias",
+    "ffn1_weight_t", "ffn1_bias", "ffn2_weight_t", "ffn2_bias", "norm2_weight", "norm2_bias",
+    "head_weight_t", "head_bias",
+)
+
+
+class FusedNetwork(nn.Module):
+    """What the inference paths read of a fused network: an LSTM over the feature rows, then
+    ``tail`` (attention, feed-forward block, head) from its last layer's outputs, whose weights
+    are the ``TAIL_BUFFERS``. ``members``: the networks stacked in it (1 unless an ensemble)."""
+
+    config: ModelConfig
+    lstm: nn.LSTM
+    members: int
+    hidden: int
+    heads: int
+    norm1_eps: float
+    norm2_eps: float
+    # buffers, registered by name in __init__
+    qk_weight_t: torch.Tensor
+    qk_bias: torch.Tensor
+    vo_weight_t: torch.Tensor
+    vo_bias: torch.Tensor
+    norm1_weight: torch.Tensor
+    norm1_bias: torch.Tensor
+    ffn1_weight_t: torch.Tensor
+    ffn1_bias: torch.Tensor
+    ffn2_weight_t: torch.Tensor
+    ffn2_bias: torch.Tensor
+    norm2_weight: torch.Tensor
+    norm2_bias: torch.Tensor
+    head_weight_t: torch.Tensor
+    head_bias: torch.Tensor
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        seq, _ = self.lstm(x)
+        return self.tail(seq)
+
+    def tail_weights(self) -> dict[str, torch.Tensor]:
+        """The ``TAIL_BUFFERS`` by name."""
+        return {name: self.get_buffer(name) for name in TAIL_BUFFERS}
+
+    def tail(self, seq: torch.Tensor) -> torch.Tensor:
+        """The output from the last LSTM layer's outputs ``seq`` (batch, seq_len, hidden)."""
+        raise NotImplementedError
+
+
+class FusedAttentionLSTM(FusedNetwork):
     """Inference-only twin of an ``AttentionLSTM``: logits of (batch, seq_len, n_features)."""
 
     def __init__(self, model: AttentionLSTM) -> None:
@@ -59,6 +108,7 @@ class FusedAttentionLSTM(nn.Module):
         if not attention._qkv_same_embed_dim or attention.bias_k is not None:
             raise ValueError("FusedAttentionLSTM expects AttentionLSTM's plain attention block")
         self.config = cfg
+        self.members = 1
         self.hidden, self.heads = cfg.hidden, cfg.heads
         self.head_dim = cfg.hidden // cfg.heads
         self.lstm = folded_lstm(model)
@@ -70,6 +120,8 @@ class FusedAttentionLSTM(nn.Module):
         w_v, b_v = w_in[2 * h :].reshape(nh, d, h), b_in[2 * h :]
         w_o, b_o = _f64(attention.out_proj.weight), _f64(attention.out_proj.bias)
         w_o_heads = w_o.reshape(h, nh, d).transpose(0, 1)  # (nh, H_out, d)
+        ffn1, ffn2 = model.ffn_linears
+        head = model.head_linear
         buffers = {
             # u_h = W_k,h^T q_h: head h's query mapped back to the LSTM output space.
             "qk_weight_t": (w_k.transpose(1, 2) @ w_q).reshape(nh * h, h).T,  # (H, nh*H)
@@ -79,24 +131,20 @@ class FusedAttentionLSTM(nn.Module):
             "vo_bias": w_o @ b_v + b_o,
             "norm1_weight": _f64(model.attn_norm.weight),
             "norm1_bias": _f64(model.attn_norm.bias),
-            "ffn1_weight_t": _f64(model.ffn[0].weight).T,
-            "ffn1_bias": _f64(model.ffn[0].bias),
-            "ffn2_weight_t": _f64(model.ffn[3].weight).T,
-            "ffn2_bias": _f64(model.ffn[3].bias),
+            "ffn1_weight_t": _f64(ffn1.weight).T,
+            "ffn1_bias": _f64(ffn1.bias),
+            "ffn2_weight_t": _f64(ffn2.weight).T,
+            "ffn2_bias": _f64(ffn2.bias),
             "norm2_weight": _f64(model.ffn_norm.weight),
             "norm2_bias": _f64(model.ffn_norm.bias),
-            "head_weight_t": _f64(model.head[1].weight).T,
-            "head_bias": _f64(model.head[1].bias),
+            "head_weight_t": _f64(head.weight).T,
+            "head_bias": _f64(head.bias),
         }
         for name, value in buffers.items():
             self.register_buffer(name, value.to(torch.float32).contiguous())
         self.norm1_eps = float(model.attn_norm.eps)
         self.norm2_eps = float(model.ffn_norm.eps)
         self.eval()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        seq, _ = self.lstm(x)
-        return self.tail(seq)
 
     def tail(self, seq: torch.Tensor) -> torch.Tensor:
         """Logits from the last LSTM layer's outputs ``seq`` (batch, seq_len, hidden)."""

@@ -11,6 +11,13 @@ from bt_attention_lstm.models.config import ModelConfig
 __all__ = ["AttentionLSTM", "ModelConfig"]
 
 
+def _linear(module: nn.Module) -> nn.Linear:
+    # nn.Sequential's items are typed as plain modules; the layout above says which are linear.
+    if not isinstance(module, nn.Linear):
+        raise TypeError(f"expected a linear layer, found {type(module).__name__}")
+    return module
+
+
 class AttentionLSTM(nn.Module):
     """A (batch, seq_len, n_features) window -> the head's output.
 
@@ -47,6 +54,16 @@ class AttentionLSTM(nn.Module):
         self.ffn_norm = nn.LayerNorm(h)
         outputs = config.n_classes if config.head == "classify" else 1
         self.head = nn.Sequential(nn.Dropout(config.dropout), nn.Linear(h, outputs))
+
+    @property
+    def ffn_linears(self) -> tuple[nn.Linear, nn.Linear]:
+        """The feed-forward block's two linear layers (expanding, then projecting back)."""
+        return _linear(self.ffn[0]), _linear(self.ffn[3])
+
+    @property
+    def head_linear(self) -> nn.Linear:
+        """The head's linear layer (after its dropout)."""
+        return _linear(self.head[1])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         seq, _ = self.lstm(self.input_proj(x))

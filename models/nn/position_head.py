@@ -14,7 +14,6 @@ import copy
 import dataclasses
 
 import torch
-from torch import nn
 
 from bt_attention_lstm.models.nn.network import AttentionLSTM
 
@@ -31,7 +30,7 @@ def three_logit_twin(model: AttentionLSTM) -> AttentionLSTM:
     state = copy.deepcopy(model.state_dict())
     weight, bias = state.pop("head.1.weight"), state.pop("head.1.bias")
     twin.load_state_dict(state, strict=False)
-    head: nn.Linear = twin.head[1]
+    head = twin.head_linear
     with torch.no_grad():
         zero, flat = torch.zeros_like(weight), torch.full_like(bias, FLAT_LOGIT)
         if model.config.head == "long":

@@ -31,7 +31,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from bt_attention_lstm.models.nn.fused_network import FusedAttentionLSTM
+from bt_attention_lstm.models.nn.fused_network import FusedAttentionLSTM, FusedNetwork
 
 
 def _block_gates(weights: Sequence[torch.Tensor], hidden: int, block_diagonal: bool
@@ -88,7 +88,7 @@ def _attention_weights(members: Sequence[FusedAttentionLSTM]) -> dict[str, torch
     return {"qk_weight_t": qk_w, "qk_bias": qk_b, "vo_weight_t": vo_w, "vo_bias": vo_b}
 
 
-class StackedFusedEnsemble(nn.Module):
+class StackedFusedEnsemble(FusedNetwork):
     """K fused members as one network: ``log`` of their averaged probabilities."""
 
     def __init__(self, members: Sequence[FusedAttentionLSTM]) -> None:
@@ -119,10 +119,6 @@ class StackedFusedEnsemble(nn.Module):
         self.norm2_eps = members[0].norm2_eps
         self.log_members = math.log(self.members)
         self.eval()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        seq, _ = self.lstm(x)
-        return self.tail(seq)
 
     def tail(self, seq: torch.Tensor) -> torch.Tensor:
         """log of the averaged probabilities from the stacked LSTM outputs ``seq``

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import Sequence
+from typing import Protocol
 
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
@@ -39,10 +40,18 @@ def lagged_rows(scaled: np.ndarray, ends: np.ndarray, seq_len: int,
     return np.concatenate([scaled[ends - lag] for lag in used], axis=1).astype(np.float64)
 
 
-def _full_probs(model: object, x: np.ndarray, n_classes: int) -> np.ndarray:
+class _ProbabilisticClassifier(Protocol):
+    """What a fitted scikit-learn classifier offers here."""
+
+    classes_: np.ndarray
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray: ...
+
+
+def _full_probs(model: _ProbabilisticClassifier, x: np.ndarray, n_classes: int) -> np.ndarray:
     """predict_proba with a column for every class (a class absent from training gets 0)."""
     probs = np.zeros((x.shape[0], n_classes))
-    probs[:, model.classes_] = model.predict_proba(x)  # type: ignore[attr-defined]
+    probs[:, model.classes_] = model.predict_proba(x)
     return probs
 
 

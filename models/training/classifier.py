@@ -27,8 +27,8 @@ data a reported figure is computed from at the time it is computed:
   (6) stay the prior. As in scikit-learn's ``CalibratedClassifierCV(ensemble=False)``, the
   calibrator fitted on cross-validated predictions is applied to the refitted network.
 
-An ensemble's members (``--ensemble K``) are calibrated each on its own logits but pass the
-gate together, judged on their averaged probabilities as the artifact averages them
+An ensemble's members (``TrainConfig.ensemble`` of them) are calibrated each on its own logits
+but pass the gate together, judged on their averaged probabilities as the artifact averages them
 (``calibrate_members``): judged one by one, a member that passed was averaged with members
 calibrated to the prior, which only diluted it.
 """
@@ -84,6 +84,8 @@ __all__ = [
 
 FINAL_SEED_OFFSET = 1000
 MEMBER_SEED_STRIDE = 10_000  # member m of any fit uses seed + m * stride
+# One row of a training history: the fit's name ("fold 2 member 1") and one epoch's numbers.
+HistoryRow = dict[str, float | str]
 
 
 @dataclass(frozen=True)
@@ -114,7 +116,7 @@ class _InnerFit:
     inner_start: int  # timestamp (ns) of the inner slice's first window
     inner_windows: int  # windows the epoch and the calibration were chosen on
     members: list[Member]
-    history: list[dict[str, float]]
+    history: list[HistoryRow]
 
 
 @dataclass
@@ -140,7 +142,7 @@ class CVReport:
 
     folds: list[FoldResult]
     class_counts: list[int]
-    history: list[dict[str, float]] = field(default_factory=list)
+    history: list[HistoryRow] = field(default_factory=list)
 
     def table(self) -> dict[str, Any]:
         return cv_table(self.folds)
@@ -171,7 +173,7 @@ class TrainingResult:
     cv: CVReport
     final_epochs: int
     final_chosen_epochs: list[int]
-    history: list[dict[str, float]] = field(default_factory=list)
+    history: list[HistoryRow] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.model, self.calibrated_members = calibrated_network(self.members, self.calibrations)
@@ -300,7 +302,7 @@ class Trainer:
     def _run_fold(
         self, samples: WindowSamples, k: int, tr: np.ndarray, va: np.ndarray,
         out_of_fold: _OutOfFold | None = None,
-    ) -> tuple[FoldResult, list[dict[str, float]]]:
+    ) -> tuple[FoldResult, list[HistoryRow]]:
         fit = self._fit_members(samples, tr, self.config.seed + k, f"fold {k + 1}")
         scaler, members = fit.scaler, fit.members
         train_ends, val_ends = samples.ends[tr], samples.ends[va]
@@ -361,7 +363,8 @@ class Trainer:
         train = WindowBatches(scaled, samples.labels, ends[inner_tr], samples.seq_len)
         inner = WindowBatches(scaled, samples.labels, ends[inner_va], samples.seq_len)
         inner_labels = samples.labels[ends[inner_va]]
-        fitted, history = [], []
+        fitted: list[tuple[AttentionLSTM, int]] = []
+        history: list[HistoryRow] = []
         for m in range(self.config.ensemble):
             name = label if self.config.ensemble == 1 else f"{label} member {m + 1}"
             model, epoch, member_history = self._early_stopped(
@@ -458,7 +461,7 @@ class Trainer:
                 model.load_state_dict(last_good)
                 raise TrainingError(
                     f"training diverged in {where}: loss became {loss.item()}; the last good "
-                    "weights (end of the previous epoch) were kept. Lower --lr or check the data"
+                    "weights (end of the previous epoch) were kept. Lower `lr` or check the data"
                 )
             loss.backward()
             nn.utils.clip_grad_norm_(model.parameters(), self.config.grad_clip)

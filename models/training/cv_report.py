@@ -93,7 +93,9 @@ def cv_check(meta: dict[str, Any]) -> dict[str, Any] | None:
     the model, the prior and the best baseline, whether the model beat them, and the WARNING
     lines. None for an artifact whose meta.json holds no baseline table."""
     cv = meta.get("cv")
-    table = cv.get("table") if isinstance(cv, dict) else None
+    if not isinstance(cv, dict):
+        return None
+    table = cv.get("table")
     if not isinstance(table, dict) or MODEL_NAME not in table.get("mean", {}):
         return None
     mean = table["mean"]

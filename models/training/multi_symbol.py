@@ -16,6 +16,7 @@ import os
 from collections.abc import Sequence
 from itertools import repeat
 from pathlib import Path
+from typing import TypeAlias
 
 import pandas as pd
 
@@ -30,11 +31,11 @@ logger = logging.getLogger(__name__)
 
 DATA_SUFFIXES = (".csv", ".txt", ".parquet")
 
-Source = str | Path | pd.DataFrame
+Source: TypeAlias = str | Path | pd.DataFrame
 
 
 def expand_data_paths(paths: Sequence[str]) -> list[str]:
-    """``--data`` values as one source per symbol: a directory becomes its csv/txt/parquet files
+    """``data`` sources as one source per symbol: a directory becomes its csv/txt/parquet files
     (sorted), and a wide price file (``Date,AAPL,AMD,...``) its ``path#SYMBOL`` specs in column
     order; other values (files, ``path#SYMBOL`` specs, paths that do not exist) stay as given.
     """
@@ -47,7 +48,7 @@ def expand_data_paths(paths: Sequence[str]) -> list[str]:
                 p for p in path.iterdir() if p.is_file() and p.suffix.lower() in DATA_SUFFIXES
             )
             if not files:
-                raise DataError(f"--data {raw}: no {'/'.join(DATA_SUFFIXES)} files in it")
+                raise DataError(f"`data`={raw}: no {'/'.join(DATA_SUFFIXES)} files in it")
             for file in files:
                 out.extend(_symbol_sources(str(file)))
         else:

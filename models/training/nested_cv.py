@@ -63,7 +63,7 @@ def inner_split(times: np.ndarray, fraction: float, gap: int) -> tuple[np.ndarra
     if n_train < MIN_INNER_TRAIN:
         raise DataError(
             f"too few labelled windows ({unique.size} timestamps) in a training fold for an "
-            f"inner slice of {n_val} with a gap of {gap}: use more data or fewer --folds"
+            f"inner slice of {n_val} with a gap of {gap}: use more data or fewer `folds`"
         )
     train = np.flatnonzero(times <= unique[n_train - 1])
     val = np.flatnonzero(times >= unique[-n_val])

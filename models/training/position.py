@@ -56,6 +56,7 @@ from bt_attention_lstm.models.training.calibration import VectorScaling
 from bt_attention_lstm.models.training.classifier import (
     FINAL_SEED_OFFSET,
     MEMBER_SEED_STRIDE,
+    HistoryRow,
     Segment,
     WindowSamples,
     adamw,
@@ -165,7 +166,7 @@ class PositionCVReport:
     """The outer folds of the nested CV of a position head."""
 
     folds: list[PositionFold]
-    history: list[dict[str, float]] = field(default_factory=list)
+    history: list[HistoryRow] = field(default_factory=list)
 
     def table(self) -> dict[str, Any]:
         names = list(self.folds[0].sharpe) if self.folds else []
@@ -216,7 +217,7 @@ class PositionTrainingResult:
     cv: PositionCVReport
     final_epochs: int
     calibrations: list[VectorScaling] = field(default_factory=list)
-    history: list[dict[str, float]] = field(default_factory=list)
+    history: list[HistoryRow] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not self.calibrations:
@@ -379,14 +380,15 @@ class PositionTrainer:
     def _run_fold(
         self, samples: WindowSamples, targets: PanelTargets, k: int, tr: np.ndarray,
         va: np.ndarray,
-    ) -> tuple[PositionFold, list[dict[str, float]]]:
+    ) -> tuple[PositionFold, list[HistoryRow]]:
         ends = samples.ends[tr]
         scaler = FeatureScaler.fit(samples.features[samples.covered_rows(ends)])
         scaled = scaler.transform(samples.features)
         inner_tr, inner_va = inner_split(
             samples.bar_times[ends], self.config.inner_fraction, self.config.horizon
         )
-        members, history, inner_scores = [], [], []
+        members, inner_scores = [], []
+        history: list[HistoryRow] = []
         for m in range(self.config.ensemble):
             name = f"fold {k + 1}" + (f" member {m + 1}" if self.config.ensemble > 1 else "")
             seed = self.config.seed + k + m * MEMBER_SEED_STRIDE
@@ -478,7 +480,7 @@ class PositionTrainer:
                                self.config.grad_clip, self.device)
             if not math.isfinite(loss):
                 raise TrainingError(
-                    f"training diverged in {where}: loss became {loss}; lower --lr or "
+                    f"training diverged in {where}: loss became {loss}; lower `lr` or "
                     "check the data"
                 )
             total += loss * len(group)

@@ -54,7 +54,8 @@ class _FoldCounter(logging.Handler):
 def training_bar(config: TrainConfig, enabled: bool, desc: str = "training") -> Iterator[tqdm]:
     """A ``tqdm`` of ``config.folds + 1`` fits (the outer folds, then the final model) for the
     duration of one ``train_and_save`` (call it with ``progress=False``)."""
-    bar = tqdm(total=config.folds + 1, desc=desc, unit="fit", disable=not enabled)
+    total = config.folds + 1
+    bar = tqdm(total=total, desc=desc, unit="fit", disable=not enabled)
     saved = []
     try:
         for name in FOLD_LOGGERS:
@@ -65,7 +66,7 @@ def training_bar(config: TrainConfig, enabled: bool, desc: str = "training") -> 
             logger.setLevel(min(logging.INFO, logger.getEffectiveLevel()))
             logger.propagate = False  # _FoldCounter forwards what the user's level lets through
         yield bar
-        bar.update(bar.total - bar.n)  # the final fit returned
+        bar.update(total - bar.n)  # the final fit returned
     finally:
         for logger, handler, level, propagate in saved:
             logger.removeHandler(handler)

@@ -10,30 +10,36 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import re
 import signal
 import sys
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from bt_attention_lstm.models.config import DEVICE_CHOICES
 from bt_attention_lstm.models.errors import ConfigError, TrainingError, UserInputError
-from bt_attention_lstm.runners.cli.outputs import default_run_dir, out_help
+from bt_attention_lstm.runners.cli.errors import (
+    dashed_flags,
+    in_flag_words,
+    remember_parser,
+    translate,
+)
+from bt_attention_lstm.runners.cli.outputs import out_help
+from bt_attention_lstm.runners.research import inputs
+from bt_attention_lstm.runners.research.inputs import ISO_HELP
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from bt_attention_lstm.models.artifact import Artifact
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE = 0, 1, 2
 FORMATS = ("auto", "yahoo", "btcsv", "generic", "parquet", "close", "wide")
 TIMEFRAMES = ("1min", "5min", "15min", "30min", "1h", "4h", "1d", "1w")
-# YYYY-MM-DD, optionally with a time (T or a space, HH:MM, :SS, fractions): nothing else, so
-# that 03/02/2010 (March 2 or February 3?) is refused instead of read one way silently
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?")
-ISO_HELP = "YYYY-MM-DD, or YYYY-MM-DD HH:MM[:SS] for intraday bars"
+# The flags of the data checks' parameters (every runner spells them the library's way).
+DATA_FLAGS = dashed_flags(
+    "data", "start", "end", "timeframe", "allow_timeframe_mismatch", "out", "force"
+)
 
 
 def prog(command: str) -> str:
@@ -43,17 +49,8 @@ def prog(command: str) -> str:
 
 
 def parse_iso_date(value: str, flag: str = "date") -> str:
-    """``value`` when it is an ISO date (``ISO_HELP``); ConfigError otherwise."""
-    from datetime import datetime
-
-    text = str(value).strip()
-    try:
-        if not _ISO_DATE.fullmatch(text):
-            raise ValueError(text)
-        datetime.fromisoformat(text)
-    except ValueError:
-        raise ConfigError(f"{flag} {value!r} is not a date in ISO form ({ISO_HELP})") from None
-    return text
+    """``value`` when it is an ISO date (``ISO_HELP``); ConfigError naming ``flag`` otherwise."""
+    return inputs.parse_iso_date(value, flag)
 
 
 def iso_date(value: str) -> str:
@@ -86,13 +83,18 @@ class _RawDescriptionDefaultsHelp(argparse.RawDescriptionHelpFormatter, _Default
 class OneLineParser(argparse.ArgumentParser):
     """argparse that reports a usage error as one line and exit code 2, and shows defaults."""
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         formatter = kwargs.get("formatter_class")
         if formatter is argparse.RawDescriptionHelpFormatter:
             kwargs["formatter_class"] = _RawDescriptionDefaultsHelp
         elif formatter is None:
             kwargs["formatter_class"] = _DefaultsHelp
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        super().__init__(*args, **kwargs)
+
+    def parse_known_args(self, *args: Any, **kwargs: Any) -> Any:
+        # the command's errors name its flags from here on (runners.cli.errors.translate)
+        remember_parser(self)
+        return super().parse_known_args(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
@@ -101,12 +103,12 @@ class OneLineParser(argparse.ArgumentParser):
 def add_data_args(
     parser: argparse.ArgumentParser,
     multiple: bool = False,
-    bar_size_check: bool = True,
+    timeframe_check: bool = True,
     start_help: str = "first date of the data to use, inclusive",
     end_help: str = "last date of the data to use, inclusive",
 ) -> None:
     """--data and its companions. ``multiple``: --data is repeatable (one model trained on
-    several symbols). ``bar_size_check``: offer --allow-timeframe-mismatch (runners that trade
+    several symbols). ``timeframe_check``: offer --allow-timeframe-mismatch (runners that trade
     a given model, or train on several files); walk-forward and sweep train every model on the
     bars they trade, so no mismatch can arise there. ``start_help``/``end_help``: what --start
     and --end mean to this runner."""
@@ -149,7 +151,7 @@ def add_data_args(
         choices=TIMEFRAMES,
         help="resample the bars to this coarser size before features are computed",
     )
-    if not bar_size_check:
+    if not timeframe_check:
         return
     group.add_argument(
         "--allow-timeframe-mismatch",
@@ -159,45 +161,6 @@ def add_data_args(
         else "run although the data's bar size differs from the one the model was trained on "
         "(its meta.json); a warning is still logged",
     )
-
-
-def check_data_kind(artifact: Artifact, df: pd.DataFrame) -> None:
-    """Refuse (ConfigError, exit 2) close-only data for a model whose inputs read high, low or
-    volume, or OHLCV bars for such a model trained on closes only."""
-    problem = artifact.feature_spec.data_mismatch(
-        bool(artifact.meta.get("close_only", False)), bool(df.attrs.get("close_only", False))
-    )
-    if problem is not None:
-        raise ConfigError(problem)
-
-
-def check_bar_size(meta: dict[str, object], df: pd.DataFrame, allow: bool) -> None:
-    """Refuse (ConfigError, exit 2) data whose bar size is not the model's, unless allowed."""
-    from bt_attention_lstm.models.data import infer_timeframe
-    from bt_attention_lstm.models.data.bar_size import bar_size_mismatch
-
-    problem = bar_size_mismatch(meta, infer_timeframe(df.index))
-    if problem is None:
-        return
-    if not allow:
-        raise ConfigError(
-            f"{problem}; resample with --timeframe, use a model trained on these bars, or pass "
-            "--allow-timeframe-mismatch"
-        )
-    logging.getLogger(__name__).warning("%s (--allow-timeframe-mismatch)", problem)
-
-
-def check_training_bar_sizes(frames: Sequence[pd.DataFrame], allow: bool) -> None:
-    """Refuse (DataError, exit 2) training files of different bar sizes, unless allowed."""
-    from bt_attention_lstm.models.data.bar_size import require_one_bar_size
-    from bt_attention_lstm.models.errors import DataError
-
-    try:
-        require_one_bar_size(frames)
-    except DataError as exc:
-        if not allow:
-            raise DataError(f"{exc} (or pass --allow-timeframe-mismatch)") from None
-        logging.getLogger(__name__).warning("%s (--allow-timeframe-mismatch)", exc)
 
 
 def add_common_args(parser: argparse.ArgumentParser, device_help: str = "inference") -> None:
@@ -231,89 +194,28 @@ def add_out_arg(
 
 def check_date_range(args: argparse.Namespace) -> None:
     """--start/--end must be ISO dates, and --start must not come after --end."""
-    import pandas as pd
-
-
-    stamps = {}
-    for flag in ("start", "end"):
-        value = getattr(args, flag, None)
-        if value is None:
-            continue
-        stamps[flag] = pd.Timestamp(parse_iso_date(value, f"--{flag}"))
-    if len(stamps) == 2 and stamps["start"] > stamps["end"]:
-        raise ConfigError(f"--start {args.start} is after --end {args.end}")
+    with in_flag_words(DATA_FLAGS):
+        inputs.check_date_range(getattr(args, "start", None), getattr(args, "end", None))
 
 
 def prepare_out_dir(
     out: str | os.PathLike[str] | None, force: bool | None = None, command: str = "run"
 ) -> Path:
-    """The output directory, checked before any work is done: it must be new or empty (or
-    ``force`` is true), and every existing part of its path must be a writable directory.
-    ``force=None``: the runner has no --force flag. Without ``out``: a new run directory of
-    ``command`` (``runners.cli.outputs.default_run_dir``). The path returned is absolute."""
-    path = default_run_dir(command) if out is None else Path(out).expanduser().absolute()
-    if path.exists():
-        if not path.is_dir():
-            raise ConfigError(f"--out {path} is a file, not a directory")
-        if not force and any(path.iterdir()):
-            raise ConfigError(
-                f"--out {path} already exists and is not empty; choose a new directory"
-                + (" or add --force" if force is not None else "")
-            )
-    ancestor = path.parent
-    while not ancestor.exists():
-        ancestor = ancestor.parent
-    if not ancestor.is_dir():
-        raise ConfigError(f"--out {path}: {ancestor} is a file, not a directory")
-    if not os.access(ancestor, os.W_OK | os.X_OK):
-        raise ConfigError(f"--out {path}: {ancestor} is not writable")
-    return path
+    """The output directory, checked before any work is done (``research.inputs``): new or
+    empty (or ``force``), in a writable place; without ``out`` a new run directory of
+    ``command``. ``force=None``: the runner has no --force flag. The path is absolute."""
+    with in_flag_words(DATA_FLAGS):
+        return inputs.prepare_out_dir(out, force, command)
 
 
 def load_frames(args: argparse.Namespace) -> list[pd.DataFrame]:
-    """The data the user asked for: files, a downloaded symbol, or the synthetic market.
-
-    A runner that trains on several symbols (``--data`` repeatable, a list here) gets one frame
-    per symbol: every file of a folder, every column of a wide price file, each
-    ``path#SYMBOL``. A single-series runner gets one frame; a wide file there must name its
-    symbol (``path#SYMBOL``), else the DataError lists the symbols.
-    """
-    from bt_attention_lstm.models.data import (
-        load_ohlcv,
-        load_sources,
-        resample_ohlcv,
-        select_range,
-    )
-    from bt_attention_lstm.models.data.synthetic import synthetic_market
-
-    check_date_range(args)
-    if args.symbol:
-        from bt_attention_lstm.models.data import download_symbol
-
-        frames = [download_symbol(args.symbol)]
-    elif isinstance(args.data, list) and args.data:
-        from bt_attention_lstm.models.training.multi_symbol import expand_data_paths
-
-        frames = load_sources(expand_data_paths(args.data), args.format)
-    elif args.data:
-        frames = [load_ohlcv(args.data, args.format)]
-    else:
-        frames = [synthetic_market()]
-    out = []
-    for df in frames:
-        attrs = dict(df.attrs)
-        if args.timeframe:
-            df = resample_ohlcv(df, args.timeframe)
-        df = select_range(df, args.start, args.end)
-        df.attrs.update(attrs)
-        out.append(df)
-    return out
-
-
-def require_bars(df: pd.DataFrame, needed: int, reason: str) -> pd.DataFrame:
-    from bt_attention_lstm.models.data import validate_ohlcv
-
-    return validate_ohlcv(df, min_bars=needed, reason=reason)
+    """The data the flags ask for (``research.inputs.load_frames``): files, a downloaded
+    symbol, or the synthetic market; one frame per symbol when --data is repeatable (a list)."""
+    with in_flag_words(DATA_FLAGS):
+        return inputs.load_frames(
+            args.data, format=args.format, symbol=args.symbol, start=args.start, end=args.end,
+            timeframe=args.timeframe,
+        )
 
 
 def configure_logging(verbose: bool | int = False, quiet: bool | int = False) -> None:
@@ -349,7 +251,8 @@ def _figures_to_files() -> None:
 
 
 def run_main(main: Callable[[], int]) -> NoReturn:
-    """Run a runner's main: bad input -> one line + exit 2, bug -> traceback + exit 1.
+    """Run a runner's main: bad input -> one line + exit 2 (the library's backticked parameter
+    names as the command's flags: ``runners.cli.errors``), bug -> traceback + exit 1.
 
     SIGTERM is turned into KeyboardInterrupt so that every writer's cleanup (temporary
     directories) runs and nothing half-written is left behind.
@@ -359,7 +262,7 @@ def run_main(main: Callable[[], int]) -> NoReturn:
     try:
         code = main()
     except (UserInputError, TrainingError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {translate(str(exc))}", file=sys.stderr)
         code = EXIT_USAGE
     except KeyboardInterrupt:
         print("interrupted: nothing was written", file=sys.stderr)

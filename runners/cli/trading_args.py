@@ -10,6 +10,7 @@ import argparse
 from typing import TYPE_CHECKING
 
 from bt_attention_lstm.models.errors import ConfigError
+from bt_attention_lstm.runners.cli.errors import in_flag_words
 
 if TYPE_CHECKING:
     from bt_attention_lstm.runners.research.cerebro import BrokerConfig
@@ -156,8 +157,13 @@ def add_strategy_args(p: argparse.ArgumentParser, trains_too: bool = False) -> N
     )
 
 
+# Caps the command line adds to the strategy's own ranges (StrategyConfig.from_params checks
+# those): sizes a command-line user would only reach by a typo.
+CLI_CAPS = {"max_leverage": 10.0, "target_vol": 2.0}
+
+
 def _distances(args: argparse.Namespace) -> dict[str, float | None]:
-    """The stop/target distances: 0 disables any of them; negative ones are refused by flag."""
+    """The stop/target distances: 0 disables any of them (the strategy's None)."""
     out: dict[str, float | None] = {}
     for flag, param in DISTANCE_FLAGS.items():
         value = getattr(args, flag)
@@ -170,21 +176,20 @@ def _distances(args: argparse.Namespace) -> dict[str, float | None]:
 
 
 def strategy_params(args: argparse.Namespace, periods_per_year: float) -> dict[str, object]:
-    if args.threshold is not None and not 0 <= args.threshold <= 1:
-        raise ConfigError("--threshold must be in [0, 1] (it compares an edge in p_up - p_down)")
-    bound = 0.2 if args.threshold is None else args.threshold
-    if args.sizing != "vol_target" and not -bound <= args.exit_threshold <= bound:
-        raise ConfigError("--exit-threshold must be in [-THRESHOLD, THRESHOLD]")
-    if not 0 < args.max_position <= 1:
-        raise ConfigError("--max-position must be in (0, 1]")
-    if not 0 < args.max_leverage <= 10:
-        raise ConfigError("--max-leverage must be in (0, 10]")
-    if not 0 <= args.rebalance_band < 1:
-        raise ConfigError("--rebalance-band must be in [0, 1)")
-    if not 0 < args.target_vol <= 2:
-        raise ConfigError("--target-vol must be in (0, 2]")
-    if args.cooldown is not None and args.cooldown < 0:
-        raise ConfigError("--cooldown must be >= 0 bars")
+    """The strategy params the flags ask for, validated by the strategy's own rules
+    (``StrategyConfig.from_params``, its messages in flag words) and the CLI's caps."""
+    from bt_attention_lstm.strategies.config import StrategyConfig
+
+    for name, cap in CLI_CAPS.items():
+        if getattr(args, name) > cap:
+            raise ConfigError(f"--{name.replace('_', '-')} must be at most {cap:g}")
+    params = _params(args, periods_per_year)
+    with in_flag_words():  # the flags of the parser that read this command line
+        StrategyConfig.from_params(params)
+    return params
+
+
+def _params(args: argparse.Namespace, periods_per_year: float) -> dict[str, object]:
     return {
         "threshold": args.threshold,
         "exit_threshold": args.exit_threshold,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,6 +11,7 @@ if TYPE_CHECKING:
     from bt_attention_lstm.models.config import ModelConfig, TrainConfig
     from bt_attention_lstm.models.training.classifier import TrainingResult
     from bt_attention_lstm.models.training.position import PositionTrainingResult
+    from bt_attention_lstm.runners.research.train import TrainResult
 
 
 def fold_table_lines(result: TrainingResult | PositionTrainingResult) -> list[str]:
@@ -59,10 +59,19 @@ def plan_line(
     )
 
 
-def data_flags(args: argparse.Namespace) -> str:
+def data_flags(symbol: str | None, sources: list[str] | None) -> str:
     """The data flags to repeat to backtest a model trained on one source."""
-    if args.symbol:
-        return f" --symbol {args.symbol}"
-    if args.data:
-        return f" --data {args.data[0]}" if len(args.data) == 1 else " --data FILE"
+    if symbol:
+        return f" --symbol {symbol}"
+    if sources:
+        return f" --data {sources[0]}" if len(sources) == 1 else " --data FILE"
     return ""
+
+
+def print_trained(result: TrainResult, symbol: str | None, data_given: bool) -> None:
+    """What train prints once the artifact is written: the CV table, its path, the next step."""
+    print("\n".join(fold_table_lines(result.training)))
+    print(f"artifact: {result.out}")
+    flags = data_flags(symbol, result.sources if data_given else None)
+    print(f"backtest it on bars after {result.end.date()}: bt-lstm backtest --model "
+          f"{result.out}{flags} --start YYYY-MM-DD")

@@ -1,16 +1,22 @@
-"""The backtest command's work between parsed flags and printed results.
+"""Backtest a model on bars and write its report: ``run_backtest(BacktestConfig) ->
+BacktestResult``.
 
-``prepare`` loads the bars and the model (or plans the default one: cached or trained now) and
-checks everything before any work; ``plan_line`` says in one line what will happen and about how
-long; ``obtain_model`` trains or loads the default model; ``run_and_report`` backtests, scores
-the model beside the simple rules and writes the report.
+    result = run_backtest(BacktestConfig(data="sample:orcl-1995-2014.txt", model="orcl-model",
+                                         start="2010-01-01"))
+    result.metrics["strategy"]["sharpe"], result.trades, result.out
+
+``plan_backtest`` loads the bars and the model (or plans the default one: cached, or trained on
+the first ``train_fraction`` of the bars) and checks everything that can fail on bad input
+before any work; ``execute_backtest`` then trains or loads the default model, backtests, scores
+the model beside the simple rules on the same bars and costs, and writes the report atomically.
+``run_backtest`` does both.
 """
 
 from __future__ import annotations
 
-import argparse
 import logging
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,14 +26,8 @@ from tqdm.auto import tqdm
 from bt_attention_lstm.models.artifact import Artifact, load_artifact
 from bt_attention_lstm.models.data import infer_periods_per_year, infer_timeframe, select_range
 from bt_attention_lstm.models.features.compute import warmup_bars
-from bt_attention_lstm.models.training.progress import rough_duration
+from bt_attention_lstm.reports.backtest_metrics import warn_if_in_sample
 from bt_attention_lstm.reports.rule_comparison import RuleComparison
-from bt_attention_lstm.runners.cli.common import (
-    check_bar_size,
-    check_data_kind,
-    load_frames,
-    require_bars,
-)
 from bt_attention_lstm.runners.research.cerebro import BrokerConfig, CerebroRun, run_cerebro
 from bt_attention_lstm.runners.research.default_model import (
     DEFAULT_MODEL_SIZES,
@@ -36,28 +36,66 @@ from bt_attention_lstm.runners.research.default_model import (
     default_model_plan,
 )
 from bt_attention_lstm.runners.research.evaluation.beside_rules import model_beside_rules
-from bt_attention_lstm.runners.research.reporting import build_metrics, write_report
-from bt_attention_lstm.strategies.attention_lstm import entry_threshold
+from bt_attention_lstm.runners.research.inputs import (
+    check_data_kind,
+    check_date_range,
+    check_timeframe,
+    load_frames,
+    prepare_out_dir,
+    require_bars,
+)
+from bt_attention_lstm.runners.research.reporting import (
+    build_metrics,
+    no_trade_reason,
+    write_report,
+)
+from bt_attention_lstm.strategies.config import entry_threshold
 
 logger = logging.getLogger(__name__)
 
-# Seconds per bar of a runonce backtest on two CPU cores (4000 bars: ~0.6 s for the backtest,
-# ~0.1 s for the rules), and for the imports, the chart and the tear sheet at any length (the
-# cached default run takes ~8 s, ~5 s with --no-html).
-SECONDS_PER_BAR = 0.0003
-REPORT_SECONDS = 7.0
+WARMUP_REASON = "feature warm-up + sequence length + bars to trade"
+
+
+@dataclass(frozen=True)
+class BacktestConfig:
+    """One backtest. ``data``: a file, ``sample:FILE`` or ``FILE#SYMBOL`` (None with no
+    ``symbol``: the built-in synthetic market); bars before ``start`` only warm the features and
+    the model up. ``model``: an artifact directory; None trains (or takes from the cache) a
+    small model on the first ``train_fraction`` of the bars and trades the rest.
+    ``strategy_params``: AttentionLSTMStrategy params (``periods_per_year`` is inferred from
+    the bars). ``out``: the report folder (new or empty); None: a fresh run folder."""
+
+    data: str | None = None
+    format: str = "auto"
+    symbol: str | None = None
+    start: str | None = None
+    end: str | None = None
+    timeframe: str | None = None
+    model: str | Path | None = None
+    train_fraction: float = 0.6
+    allow_timeframe_mismatch: bool = False
+    broker: BrokerConfig = BrokerConfig()
+    strategy_params: Mapping[str, Any] = field(default_factory=dict)
+    device: str = "cpu"
+    runonce: bool = True  # batched inference; False: per bar, as a live feed runs
+    preload: bool = True  # False: bars fed one at a time (implies runonce False)
+    html: bool = True  # the quantstats tear sheet
+    out: Path | str | None = None
+    progress: bool = False
 
 
 @dataclass
-class Prepared:
-    """The bars and the model of one backtest, checked; ``artifact`` is None while the default
-    model is only planned (``plan``)."""
+class BacktestPlan:
+    """The checked bars and model of one backtest, and its run folder; ``artifact`` is None
+    while the default model is only planned (``default_plan``)."""
 
+    config: BacktestConfig
     df: pd.DataFrame
     artifact: Artifact | None
-    plan: DefaultModelPlan | None
+    default_plan: DefaultModelPlan | None
     start: pd.Timestamp  # first traded bar
     train_fraction: float
+    out: Path
 
     @property
     def traded_bars(self) -> int:
@@ -70,141 +108,115 @@ class Prepared:
         return str(first.date()) if first == first.normalize() else str(first)
 
 
-def describe_data(df: pd.DataFrame) -> str:
-    """What the bars are, for a sentence: "the built-in synthetic market", "orcl.txt", ..."""
-    if df.attrs.get("format") == "synthetic":
-        return "the built-in synthetic market"
-    if df.attrs.get("symbol"):
-        return str(df.attrs["symbol"])
-    return Path(str(df.attrs.get("source", "data"))).name
+@dataclass(frozen=True)
+class BacktestResult:
+    """A finished backtest: metrics.json's content, the run's series and trades, the model beside
+    the simple rules, and where the report was written."""
+
+    metrics: dict[str, Any]
+    run: CerebroRun
+    comparison: RuleComparison
+    artifact: Artifact
+    default_model: bool  # no ``model`` was given: the default one traded
+    cached: bool  # the default model came from the cache (False: trained by this call)
+    threshold: float  # the effective entry threshold
+    no_trade_reason: str | None  # why no trade was made, when none was and it can be told
+    start: pd.Timestamp  # the first traded bar
+    symbol: str
+    out: Path
+
+    @property
+    def returns(self) -> pd.DataFrame:
+        return self.run.returns
+
+    @property
+    def trades(self) -> pd.DataFrame:
+        return self.run.trades
+
+    @property
+    def in_sample(self) -> bool:
+        return bool(self.metrics["in_sample"])
 
 
 def symbol_of(df: pd.DataFrame) -> str:
+    """The traded series' name: its symbol, else its file's stem."""
     return str(df.attrs.get("symbol") or Path(str(df.attrs.get("source", "data"))).stem)
 
 
-def prepare(args: argparse.Namespace) -> Prepared:
-    """Load the bars (keeping those before --start: they warm features and the model up
-    without being traded) and the model, or plan the default one; every check that can fail
-    on bad input runs here, before anything is written."""
-    trade_from, args.start = args.start, None
-    df = load_frames(args)[0]
-    args.start = trade_from
-    if trade_from:
-        select_range(df, trade_from, None)  # fails clearly when nothing is left to trade
-    if args.model:
-        artifact = load_artifact(args.model)
-        check_bar_size(artifact.meta, df, args.allow_timeframe_mismatch)
+def plan_backtest(config: BacktestConfig) -> BacktestPlan:
+    """Check the run folder, load the bars (keeping those before ``start``: they warm features
+    and the model up without being traded) and the model, or plan the default one. Every check
+    that can fail on bad input runs here, before anything is written."""
+    check_date_range(config.start, config.end)
+    out = prepare_out_dir(config.out, command="backtest")
+    df = load_frames(
+        config.data, format=config.format, symbol=config.symbol, end=config.end,
+        timeframe=config.timeframe,
+    )[0]
+    if config.start:
+        select_range(df, config.start, None)  # fails clearly when nothing is left to trade
+    if config.model is not None:
+        artifact = load_artifact(config.model)
+        check_timeframe(artifact.meta, df, config.allow_timeframe_mismatch)
         check_data_kind(artifact, df)
-        start = pd.Timestamp(trade_from) if trade_from else df.index[0]
-        needed = warmup_bars(artifact.feature_spec) + artifact.seq_len + 1
-        df = require_bars(df, needed, "feature warm-up + sequence length + bars to trade")
-        return Prepared(df, artifact, None, start, args.train_fraction)
+        start = pd.Timestamp(config.start) if config.start else df.index[0]
+        df = require_bars(df, warmup_bars(artifact.feature_spec) + artifact.seq_len + 1,
+                          WARMUP_REASON)
+        return BacktestPlan(config, df, artifact, None, start, config.train_fraction, out)
     needed = warmup_bars() + int(DEFAULT_MODEL_SIZES["seq_len"]) + 1
-    df = require_bars(df, needed, "feature warm-up + sequence length + bars to trade")
-    plan = default_model_plan(df, args.train_fraction, args.device)
-    start = max(plan.oos_start, pd.Timestamp(trade_from)) if trade_from else plan.oos_start
-    return Prepared(df, None, plan, start, args.train_fraction)
+    df = require_bars(df, needed, WARMUP_REASON)
+    plan = default_model_plan(df, config.train_fraction, config.device)
+    start = plan.oos_start
+    if config.start:
+        start = max(start, pd.Timestamp(config.start))
+    return BacktestPlan(config, df, None, plan, start, config.train_fraction, out)
 
 
-BAR_WORDS = {"1d": "daily", "1w": "weekly", "1h": "hourly", "4h": "4-hour", "1min": "1-minute"}
+def run_backtest(config: BacktestConfig) -> BacktestResult:
+    """Check, backtest and write the report: ``execute_backtest(plan_backtest(config))``."""
+    return execute_backtest(plan_backtest(config))
 
 
-def bar_word(df: pd.DataFrame) -> str:
-    """"daily", "hourly", "5-minute", ...: the bars' size as an adjective."""
-    size = infer_timeframe(df.index)
-    return BAR_WORDS.get(size, size.replace("min", "-minute"))
-
-
-def plan_line(prep: Prepared) -> str:
-    """One line: the data, the model (given, cached or trained now), the bars traded, and
-    about how long it all takes."""
-    df, traded, data = prep.df, prep.traded_bars, describe_data(prep.df)
-    took = rough_duration(SECONDS_PER_BAR * len(df) + REPORT_SECONDS)
-    trade = f"the last {traded} bars, from {prep.first_traded} on, out of sample"
-    if prep.plan is None:
-        assert prep.artifact is not None
-        return (
-            f"plan: backtest the model at {prep.artifact.path} on {data}: {traded} of "
-            f"{len(df)} {bar_word(df)} bars, from {prep.first_traded} on (the earlier ones "
-            f"warm it up); {took}"
+def execute_backtest(plan: BacktestPlan) -> BacktestResult:
+    """Backtest as ``plan`` says (trained or loaded default model first) and write the report
+    into ``plan.out``."""
+    config, df, start = plan.config, plan.df, plan.start
+    cached = True
+    artifact = plan.artifact
+    if artifact is None:
+        artifact, _, cached = default_model(
+            df, plan.train_fraction, config.device, config.progress
         )
-    plan = prep.plan
-    share = (
-        f"the first {prep.train_fraction:.0%} of {data} ({plan.train_bars} of {len(df)} "
-        f"{bar_word(df)} bars"
-    )
-    if plan.cached:
-        return (
-            f"plan: backtest the default model (cached at {plan.path}, trained on {share}) on "
-            f"{trade}; {took}"
-        )
-    return (
-        f"plan: no --model given: train a small model on {share}; "
-        f"{rough_duration(plan.seconds)}, then cached at {plan.path}), then backtest it on "
-        f"{trade} ({took})"
-    )
-
-
-def obtain_model(prep: Prepared, device: str, progress: bool) -> tuple[Artifact, bool]:
-    """The model to trade: the one given, or the default one (trained now, or cached).
-    Returns (artifact, whether it came from the cache)."""
-    if prep.artifact is not None:
-        return prep.artifact, True
-    artifact, _, cached = default_model(prep.df, prep.train_fraction, device, progress)
-    prep.artifact = artifact
-    return artifact, cached
-
-
-@dataclass
-class Outcome:
-    result: CerebroRun
-    metrics: dict[str, Any]
-    comparison: RuleComparison
-    threshold: float
-    path: Path
-
-
-def run_and_report(
-    prep: Prepared,
-    out: Path,
-    params: dict[str, Any],
-    broker: BrokerConfig,
-    args: argparse.Namespace,
-    progress: bool,
-) -> Outcome:
-    """The backtest (one bar over the traded bars), the model beside the simple rules on the
-    same bars and costs, and the report written atomically into ``out``."""
-    df, artifact, start = prep.df, prep.artifact, prep.start
-    assert artifact is not None, "obtain_model first"
     periods_per_year = infer_periods_per_year(df.index)
-    with tqdm(total=prep.traded_bars, desc="backtest", unit="bar", disable=not progress) as bar:
-        result = run_cerebro(
-            df, artifact, {**params, "periods_per_year": periods_per_year}, broker,
-            trade_start=start,
-            runonce=not (args.no_runonce or args.no_preload), preload=not args.no_preload,
+    params = {"device": config.device, **config.strategy_params,
+              "periods_per_year": periods_per_year}
+    with tqdm(total=plan.traded_bars, desc="backtest", unit="bar",
+              disable=not config.progress) as bar:
+        run = run_cerebro(
+            df, artifact, params, config.broker, trade_start=start,
+            runonce=config.runonce and config.preload, preload=config.preload,
         )
-        bar.update(prep.traded_bars)
-    metrics = build_metrics(result, artifact, periods_per_year, infer_timeframe(df.index))
+        bar.update(plan.traded_bars)
+    metrics = build_metrics(run, artifact, periods_per_year, infer_timeframe(df.index))
+    allow_short = bool(params.get("allow_short", False))
     comparison = model_beside_rules(
-        {symbol_of(df): df}, artifact, start, allow_short=args.allow_short,
-        cost=broker.commission, periods_per_year=periods_per_year,
+        {symbol_of(df): df}, artifact, start, allow_short=allow_short,
+        cost=config.broker.commission, periods_per_year=periods_per_year,
         target_vol=params.get("target_vol", 0.15),
     )
     metrics["rules"] = comparison.to_dict()
-    if metrics["in_sample"]:
-        logger.warning(
-            "the backtest range overlaps the model's training range (%s .. %s): these results "
-            "are IN-SAMPLE and overstate what the model can do",
-            *artifact.trained_range,
-        )
+    warn_if_in_sample(metrics, artifact)
     title = (
         f"AttentionLSTM on {Path(str(df.attrs.get('source', 'data'))).name} "
         f"{metrics['period']['start']}..{metrics['period']['end']} "
         f"(model {artifact.weights_sha256[:8]})"
     )
-    threshold = entry_threshold(artifact, args.threshold, args.sizing)
-    path = write_report(out, result, metrics, threshold, periods_per_year, title,
-                        html=not args.no_html,
-                        comparison=comparison)
-    return Outcome(result, metrics, comparison, threshold, path)
+    threshold = entry_threshold(artifact, params.get("threshold"), params.get("sizing"))
+    out = write_report(plan.out, run, metrics, threshold, periods_per_year, title,
+                       html=config.html, comparison=comparison)
+    return BacktestResult(
+        metrics=metrics, run=run, comparison=comparison, artifact=artifact,
+        default_model=plan.default_plan is not None, cached=cached, threshold=threshold,
+        no_trade_reason=no_trade_reason(run, artifact, threshold, allow_short),
+        start=start, symbol=symbol_of(df), out=out,
+    )

@@ -7,22 +7,19 @@ Cerebro add ``AttentionLSTMStrategy`` directly instead.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
 
 import backtrader as bt
-import numpy as np
 import pandas as pd
 
 from bt_attention_lstm.models.artifact import Artifact
 from bt_attention_lstm.models.errors import DataError
+from bt_attention_lstm.reports.errors import ReportError
+from bt_attention_lstm.reports.run_result import derive_run
 from bt_attention_lstm.strategies.attention_lstm import AttentionLSTMStrategy
-from bt_attention_lstm.strategies.execution.trade_record import TradeRecord
 
 logger = logging.getLogger(__name__)
-
-# The trade record defines the columns; reports put the usual ones first.
-TRADE_COLUMNS = [f.name for f in fields(TradeRecord)]
 
 
 @dataclass(frozen=True)
@@ -63,19 +60,6 @@ def bar_timeframe(index: pd.DatetimeIndex) -> tuple[int, int]:
     if spacing < pd.Timedelta(days=25):
         return bt.TimeFrame.Weeks, 1
     return bt.TimeFrame.Months, 1
-
-
-class EquityRecorder(bt.Analyzer):
-    """Portfolio value at the end of every bar (after that bar's fills)."""
-
-    def start(self) -> None:
-        self.values: list[tuple[Any, float]] = []
-
-    def next(self) -> None:
-        self.values.append((self.strategy.datetime.datetime(0), self.strategy.broker.getvalue()))
-
-    def get_analysis(self) -> dict[str, Any]:
-        return {"values": self.values}
 
 
 def pandas_feed(df: pd.DataFrame, name: str = "data0") -> bt.feeds.PandasData:
@@ -121,8 +105,7 @@ def run_cerebro(
     params = dict(strategy_params or {})
     params.setdefault("trade_start", start.to_pydatetime())
     cerebro.addstrategy(AttentionLSTMStrategy, artifact=artifact, **params)
-    cerebro.addanalyzer(EquityRecorder, _name="equity")
-    cerebro.addanalyzer(bt.analyzers.DrawDown, _name="drawdown")
+    cerebro.addanalyzer(bt.analyzers.DrawDown, _name="drawdown")  # read by derive_run
     strat = cerebro.run()[0]
     return collect_result(df, strat, start, broker.cash)
 
@@ -130,41 +113,23 @@ def run_cerebro(
 def collect_result(
     df: pd.DataFrame, strat: AttentionLSTMStrategy, start: pd.Timestamp, cash: float
 ) -> CerebroRun:
-    """The CerebroRun of a finished run whose Cerebro had an ``EquityRecorder`` named
-    "equity" and a DrawDown analyzer named "drawdown" (``run_cerebro`` and the paper session
-    set them up): returns from ``start`` on, against buy-and-hold of ``df``'s close."""
-    values = strat.analyzers.equity.get_analysis()["values"]
-    equity_all = pd.Series(
-        [v for _, v in values], index=pd.DatetimeIndex([t for t, _ in values]), dtype=float
-    )
-    # The value before the first traded bar is the starting cash: returns start at trade_start.
-    before = equity_all[equity_all.index < start]
-    base = float(before.iloc[-1]) if len(before) else cash
-    equity = equity_all[equity_all.index >= start]
-    strategy_returns = equity.pct_change()
-    strategy_returns.iloc[0] = equity.iloc[0] / base - 1.0
-    close = df["close"]
-    benchmark = close.pct_change().reindex(equity.index)
-    benchmark.iloc[0] = 0.0
-    returns = pd.DataFrame({"strategy": strategy_returns, "benchmark": benchmark})
-    returns.index.name = "datetime"
-    trades = pd.DataFrame(strat.trade_rows(), columns=TRADE_COLUMNS)
-    signal = next(iter(strat.signals.values()))
-    confidence = pd.Series(
-        np.asarray(signal.confidence.array[: len(df)], dtype=float), index=df.index
-    ).reindex(equity.index)
-    drawdown = strat.analyzers.drawdown.get_analysis()
-    orders = strat.broker.orders
+    """The CerebroRun of a finished run over ``df`` (``reports.run_result.derive_run``: the
+    one derivation every report uses): returns from ``start`` on, against buy-and-hold of the
+    traded feed; ``cash`` is the value before the first traded bar when nothing came before."""
+    try:
+        run = derive_run(strat, start=start, cash=cash)
+    except ReportError as exc:
+        raise DataError(f"{exc} (the data has {len(df)} bars)") from None
     return CerebroRun(
-        returns=returns,
-        equity=equity,
-        trades=trades,
-        confidence=confidence,
-        edge=confidence - strat.base_rate,
-        price=close.reindex(equity.index),
-        exposure=strat.exposure,
-        final_value=float(strat.broker.getvalue()),
-        bt_max_drawdown=-float(drawdown.max.drawdown) / 100.0,
-        n_orders=len(orders),
-        open_orders=sum(1 for o in orders if o.alive()),
+        returns=run.returns,
+        equity=run.equity,
+        trades=run.trades,
+        confidence=run.confidence,
+        edge=run.edge,
+        price=run.price,
+        exposure=run.exposure,
+        final_value=run.final_value,
+        bt_max_drawdown=run.max_drawdown,
+        n_orders=run.n_orders,
+        open_orders=run.open_orders,
     )

@@ -1,4 +1,4 @@
-"""The model ``backtest.py`` uses when no ``--model`` is given: trained on the earlier part of
+"""The model ``run_backtest`` uses when no ``model`` is given: trained on the earlier part of
 the data, cached under the user's cache directory by data hash and configuration."""
 
 from __future__ import annotations
@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 import pandas as pd
 
 from bt_attention_lstm.models.artifact import Artifact, load_artifact
+from bt_attention_lstm.models.cache import cache_dir
 from bt_attention_lstm.models.data import data_fingerprint
 from bt_attention_lstm.models.errors import ArtifactError, DataError
 from bt_attention_lstm.models.features.spec import FeatureSpec
@@ -51,8 +51,8 @@ def default_model_config(spec: FeatureSpec | None = None) -> ModelConfig:
 
 
 def cache_root() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "bt-attention-lstm" / "models"
+    """``$XDG_CACHE_HOME/bt-attention-lstm/models``: the default models, by data and config."""
+    return cache_dir("models")
 
 
 def cache_key(train_df: pd.DataFrame, model_config: ModelConfig, config: TrainConfig) -> str:
@@ -72,7 +72,7 @@ def cache_key(train_df: pd.DataFrame, model_config: ModelConfig, config: TrainCo
 
 def split_point(df: pd.DataFrame, train_fraction: float) -> int:
     if not 0.1 <= train_fraction <= 0.9:
-        raise DataError(f"--train-fraction must be within [0.1, 0.9], got {train_fraction}")
+        raise DataError(f"`train_fraction` must be within [0.1, 0.9], got {train_fraction}")
     return int(len(df) * train_fraction)
 
 
@@ -121,7 +121,7 @@ def _check_training_bars(bars: int, model_config: ModelConfig, config: TrainConf
     if bars < needed:
         raise DataError(
             f"the training part ({bars} bars) needs at least {needed} bars: use more "
-            "data, a larger --train-fraction, or --model DIR"
+            "data, a larger `train_fraction`, or a trained `model`"
         )
 
 

@@ -28,9 +28,9 @@ R = TypeVar("R")
 
 ENGINE_CHOICES = ("local", "ray")
 RAY_MISSING = (
-    "--engine ray needs Ray: pip install -e \".[distributed]\" (or use --engine local)"
+    "`engine`=ray needs Ray: pip install -e \".[distributed]\" (or use `engine`=local)"
 )
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 _HOST_PORT = re.compile(r"^(?:ray://)?(?P<host>[A-Za-z0-9_.\-]+|\[[0-9A-Fa-f:]+\]):(?P<port>\d{1,5})$")
 
 
@@ -69,7 +69,7 @@ class LocalEngine:
 
     def __init__(self, workers: int | None = None) -> None:
         if workers is not None and workers < 1:
-            raise ConfigError(f"--workers must be >= 1, got {workers}")
+            raise ConfigError(f"`workers` must be >= 1, got {workers}")
         self.workers = workers or cpu_count()
 
     def threads_per_job(self) -> int:
@@ -118,14 +118,14 @@ def check_address(address: str) -> None:
     match = _HOST_PORT.match(address)
     if not match:
         raise ConfigError(
-            f"--address {address!r} is not auto, HOST:PORT or ray://HOST:PORT"
+            f"`address` {address!r} is not auto, HOST:PORT or ray://HOST:PORT"
         )
     host, port = match["host"].strip("[]"), int(match["port"])
     try:
         with socket.create_connection((host, port), timeout=5):
             pass
     except OSError as exc:
-        raise ConfigError(f"--address {address}: cannot reach a Ray cluster there ({exc})") from exc
+        raise ConfigError(f"`address` {address}: cannot reach a Ray cluster there ({exc})") from exc
 
 
 def start_ray(address: str | None, num_cpus: int | None = None) -> bool:
@@ -155,7 +155,7 @@ def start_ray(address: str | None, num_cpus: int | None = None) -> bool:
     try:
         ray.init(address=address, ignore_reinit_error=True, **quiet)
     except (ConnectionError, RuntimeError, ValueError) as exc:
-        raise ConfigError(f"--address {address}: {str(exc).splitlines()[0]}") from exc
+        raise ConfigError(f"`address` {address}: {str(exc).splitlines()[0]}") from exc
     return True
 
 
@@ -166,7 +166,7 @@ class RayEngine:
 
     def __init__(self, address: str | None = None, workers: int | None = None) -> None:
         if workers is not None and workers < 1:
-            raise ConfigError(f"--workers must be >= 1, got {workers}")
+            raise ConfigError(f"`workers` must be >= 1, got {workers}")
         self._ray = import_ray()
         self.address = address
         self._started = start_ray(address)
@@ -224,6 +224,6 @@ def make_engine(kind: str, address: str | None = None, workers: int | None = Non
         raise ConfigError(f"unknown engine {kind!r}; choose one of {', '.join(ENGINE_CHOICES)}")
     if kind == "local":
         if address:
-            raise ConfigError("--address only applies to --engine ray")
+            raise ConfigError("`address` only applies to `engine`=ray")
         return LocalEngine(workers)
     return RayEngine(address, workers)

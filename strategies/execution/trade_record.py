@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-EXIT_REASONS = ("signal", "stop", "trail", "take-profit", "unprotected", "open")
-
 
 @dataclass
 class TradeRecord:
@@ -20,7 +18,7 @@ class TradeRecord:
     pnl: float = float("nan")
     pnl_pct: float = float("nan")
     bars_held: int = 0
-    exit_reason: str = ""
+    exit_reason: str = ""  # signal | stop | trail | take-profit | unprotected | open
     commission: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:

@@ -27,6 +27,8 @@ WARMUP_MARGIN = 100
 
 # A live bar more than this many bar spacings after the previous one is a data gap.
 GAP_FACTOR = 5.0
+# An intraday feed's break between sessions: a night, a weekend, a holiday (calendar days).
+SESSION_BREAK_DAYS = 4
 
 _CLOSING = {"DELAYED", "CONNBROKEN", "DISCONNECTED", "NOTSUBSCRIBED"}
 
@@ -38,6 +40,7 @@ class FeedGate:
         self.warmup_bars = warmup_bars
         self._status: dict[bt.DataBase, str] = {}
         self._spacing: dict[bt.DataBase, float] = {}
+        self._session_open: dict[bt.DataBase, float] = {}  # earliest first-bar time of a day
         for data in datas:
             self._status[data] = "LIVE?" if data.islive() else "HISTORICAL"
 
@@ -82,16 +85,30 @@ class FeedGate:
             )
 
     def gap(self, data: bt.DataBase) -> str | None:
-        """A message when this live bar comes after a data gap (missing bars), else None."""
+        """A message when this live bar comes after a data gap (missing bars), else None.
+
+        A gap is more than ``GAP_FACTOR`` bar spacings (the smallest spacing seen) since the
+        previous bar. An intraday feed's session breaks are not gaps: a bar that opens a new
+        day within ``SESSION_BREAK_DAYS`` calendar days (a night, a weekend, a holiday) is a
+        gap only when it comes more than ``GAP_FACTOR`` spacings after the day's usual first
+        bar time (the earliest seen)."""
         if len(data) < 2:
             return None
-        step = data.datetime[0] - data.datetime[-1]
+        now, before = data.datetime[0], data.datetime[-1]
+        step = now - before
         usual = self._spacing.get(data)
         if step > 0:
             self._spacing[data] = step if usual is None else min(usual, step)
         if usual is None or step <= GAP_FACTOR * usual:
             return None
+        if usual < 1.0 and int(now) != int(before):  # an intraday feed's new day
+            opening = now - int(now)
+            first = self._session_open.get(data)
+            self._session_open[data] = opening if first is None else min(first, opening)
+            late = first is not None and opening > first + GAP_FACTOR * usual
+            if int(now) - int(before) <= SESSION_BREAK_DAYS and not late:
+                return None
         return (
             f"data gap: {step / usual:.0f} bar spacings since the previous bar "
-            f"({data.num2date(data.datetime[-1])}); bars are missing from the feed"
+            f"({data.num2date(before)}); bars are missing from the feed"
         )

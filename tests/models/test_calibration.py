@@ -317,5 +317,5 @@ def test_calibration_none_keeps_the_raw_network_and_unknown_kinds_are_refused():
         [logits], labels, labels
     )
     assert [c.kind for c in chosen] == ["prior"]
-    with pytest.raises(ConfigError, match="calibration must be one of vector, none"):
+    with pytest.raises(ConfigError, match="`calibration` must be one of vector, none"):
         TrainConfig(objective="classify", calibration="platt")

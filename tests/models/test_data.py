@@ -14,10 +14,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bt_attention_lstm.models import data as mdata
 from bt_attention_lstm.models.data import (
     OHLCV_COLUMNS,
     data_fingerprint,
+    default_cache_dir,
     detect_format,
     download_symbol,
     infer_bar_spacing,
@@ -28,6 +28,7 @@ from bt_attention_lstm.models.data import (
     select_range,
     validate_ohlcv,
 )
+from bt_attention_lstm.models.data import download as data_download
 from bt_attention_lstm.models.errors import DataError
 from tests.conftest import DATA_DIR, REPO_ROOT
 
@@ -575,7 +576,7 @@ def test_download_cache_hit_needs_no_network(tmp_path, monkeypatch):
     def explode(*args, **kwargs):
         raise AssertionError("network used despite a cache file")
 
-    monkeypatch.setattr(mdata, "_yfinance_history", explode)
+    monkeypatch.setattr(data_download, "_yfinance_history", explode)
     write(tmp_path, YAHOO_HEADER + "2020-01-02,10,11,9,10.5,10.5,100\n"
           "2020-01-03,10.5,12,10,11,11,200\n", "XYZ_2020-01-01_2020-01-31.csv")
     df = download_symbol("xyz", cache_dir=tmp_path, start="2020-01-01", end="2020-01-31")
@@ -606,16 +607,16 @@ def _offline(monkeypatch) -> None:
 
 def test_download_cache_lives_under_xdg_cache_home(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    assert mdata.default_cache_dir() == tmp_path / "xdg" / "bt-attention-lstm" / "yfinance"
+    assert default_cache_dir() == tmp_path / "xdg" / "bt-attention-lstm" / "yfinance"
     monkeypatch.delenv("XDG_CACHE_HOME")
-    assert mdata.default_cache_dir() == Path.home() / ".cache" / "bt-attention-lstm" / "yfinance"
+    assert default_cache_dir() == Path.home() / ".cache" / "bt-attention-lstm" / "yfinance"
 
 
 def test_offline_download_reuses_the_newest_cached_copy_that_covers_it(tmp_path, monkeypatch):
     pytest.importorskip("yfinance")
     _offline(monkeypatch)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    folder = mdata.default_cache_dir()
+    folder = default_cache_dir()
     rows = YAHOO_HEADER + "2020-01-02,10,11,9,10.5,10.5,100\n2020-01-03,10.5,12,10,11,11,200\n"
     write(folder, rows, "ABC_max_2020-01-30.csv")  # yesterday's download of everything
     write(folder, rows.replace("10.5,10.5,100", "10.5,10.5,999"), "ABC_max_2020-01-31.csv")

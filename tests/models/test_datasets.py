@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import bt_attention_lstm.models.datasets as datasets
+from bt_attention_lstm.models.data import samples
 from bt_attention_lstm.models.datasets import list_samples, load_sample, sample_dir, sample_path
 from bt_attention_lstm.models.errors import DataError
 from tests.conftest import DATA_DIR, subprocess_env
@@ -73,7 +74,7 @@ def test_a_zipped_install_gets_real_files(tmp_path, monkeypatch):
         zf.writestr("pkg/__init__.py", "")
         zf.writestr("pkg/README.md", "sources\n")
         zf.write(sample_path("2006-day-001.txt"), "pkg/2006-day-001.txt")
-    monkeypatch.setattr(datasets.resources, "files", lambda _: zipfile.Path(archive, "pkg/"))
+    monkeypatch.setattr(samples.resources, "files", lambda _: zipfile.Path(archive, "pkg/"))
     sample_dir.cache_clear()
     try:
         assert list_samples() == ["2006-day-001.txt"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import graphlib
+import runpy
 from pathlib import Path
 
 import pytest
@@ -126,3 +127,12 @@ def test_command_files_are_thin() -> None:
 
 def test_benchmark_is_not_installed() -> None:
     assert not any("benchmark" in m.split(".")[-1] for m in MODULES if layer(m) != "command")
+
+
+def test_design_layout_section_is_current() -> None:
+    """docs/DESIGN.md's layout section is the one docs/layout.py draws from the tree."""
+    layout = runpy.run_path(str(REPO_ROOT / "docs" / "layout.py"))
+    text = (REPO_ROOT / "docs" / "DESIGN.md").read_text()
+    assert layout["current_section"](text) == layout["layout_section"](), (
+        "docs/DESIGN.md's layout is stale: python docs/layout.py --write"
+    )

@@ -20,6 +20,7 @@ from typing import Any
 import backtrader as bt
 import numpy as np
 import pandas as pd
+import torch
 
 from bt_attention_lstm.models.artifact import Artifact
 from bt_attention_lstm.models.features.compute import warmup_bars
@@ -28,6 +29,8 @@ from bt_attention_lstm.strategies import AttentionLSTMStrategy
 
 # Bars after the strategy's warm-up that are run but not timed (first allocations, caches).
 SETTLE_BARS = 100
+# Bars timed (at most: fewer on a short market).
+LATENCY_BARS = 2000
 
 
 def _timed(indicator: bt.Indicator, sink: list[int]) -> None:
@@ -88,4 +91,24 @@ def bar_latency(
         "signal_p50": float(np.percentile(signal, 50)),
         "decision_p50": float(np.percentile(wall - features - signal, 50)),
         "bars": int(timed.shape[0]),
+    }
+
+
+def bench_latency(
+    df: pd.DataFrame, artifact: Artifact, device: torch.device, threshold: float
+) -> dict[str, Any]:
+    """The per-bar figure: what one live bar costs end to end (``bar_latency``): the
+    streaming features, the model step and the strategy's decision, timed around the strategy's
+    bar in a ``preload=False`` run over up to ``LATENCY_BARS`` bars after the warm-up; with the
+    FeatureVector's, ModelSignal's and decision's shares (p50 each)."""
+    latency = bar_latency(df, artifact, str(device), LATENCY_BARS, threshold=threshold)
+    return {
+        "per_bar_latency_ms_p50": latency["p50"],
+        "per_bar_latency_ms_p99": latency["p99"],
+        "per_bar_cpu_ms_p50": latency["cpu_p50"],
+        "per_bar_includes_features": True,
+        "per_bar_features_ms_p50": latency["features_p50"],
+        "per_bar_signal_ms_p50": latency["signal_p50"],
+        "per_bar_decision_ms_p50": latency["decision_p50"],
+        "per_bar_bars": latency["bars"],
     }

@@ -15,6 +15,7 @@ import pytest
 from bt_attention_lstm.models.artifact import Artifact
 from bt_attention_lstm.models.data import infer_periods_per_year, infer_timeframe
 from bt_attention_lstm.reports import ReportError, report_from_strategy
+from bt_attention_lstm.reports.run_result import derive_run
 from bt_attention_lstm.runners.research.cerebro import BrokerConfig, pandas_feed, run_cerebro
 from bt_attention_lstm.runners.research.reporting import build_metrics, write_report
 from bt_attention_lstm.strategies import AttentionLSTMStrategy
@@ -73,6 +74,13 @@ def test_report_from_strategy_equals_the_backtest_runners(
     assert bt_mine["max_drawdown"] == pytest.approx(bt_runner["max_drawdown"], abs=1e-9)
     for name in ("trades.csv", "returns.csv"):
         assert (out / name).read_text() == (runner_dir / name).read_text(), name
+    # one derivation: the user's strategy gives the runner's series, trades and figures
+    mine = derive_run(strategy)
+    pd.testing.assert_frame_equal(mine.returns, result.returns)
+    pd.testing.assert_frame_equal(mine.trades, result.trades)
+    pd.testing.assert_series_equal(mine.edge, result.edge)
+    assert (mine.exposure, mine.final_value, mine.open_orders) == (
+        result.exposure, result.final_value, result.open_orders)
     assert (out / "chart.png").read_bytes()[:4] == b"\x89PNG"
     assert "<html" in (out / "tearsheet.html").read_text()[:2000].lower()
 

@@ -18,6 +18,7 @@ import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.axes import Axes
 
 from bt_attention_lstm.reports import write_tearsheet
 from bt_attention_lstm.reports.plugin_pages import (
@@ -242,8 +243,8 @@ def test_monthly_heatmap_leaves_months_without_bars_blank() -> None:
     assert len(texts) == 15
 
 
-def _date_span(ax: object) -> tuple[pd.Timestamp, pd.Timestamp]:
-    low, high = ax.get_xlim()  # type: ignore[attr-defined]
+def _date_span(ax: Axes) -> tuple[pd.Timestamp, pd.Timestamp]:
+    low, high = ax.get_xlim()
     return (pd.Timestamp(mdates.num2date(low)).tz_localize(None),
             pd.Timestamp(mdates.num2date(high)).tz_localize(None))
 

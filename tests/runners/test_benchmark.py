@@ -110,3 +110,17 @@ def test_bad_arguments_are_one_line_and_exit_2(args):
     assert done.returncode == 2
     assert len(done.stderr.strip().splitlines()) == 1
     assert done.stdout == ""
+
+
+def test_outside_a_source_checkout_the_benchmark_is_one_clear_error(tmp_path):
+    from bt_attention_lstm.models.errors import ConfigError
+    from bt_attention_lstm.runners.cli.perf_args import checkout_harness, checkout_root
+
+    installed = tmp_path / "site-packages" / "bt_attention_lstm" / "runners" / "benchmark.py"
+    installed.parent.mkdir(parents=True)
+    installed.write_text("")
+    assert checkout_root(installed) is None
+    with pytest.raises(ConfigError, match="runs from a source checkout") as info:
+        checkout_harness(installed)
+    assert "\n" not in str(info.value)
+    assert checkout_root(SCRIPT) == REPO_ROOT  # the checkout's own command finds its harness

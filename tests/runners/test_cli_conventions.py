@@ -193,3 +193,39 @@ def test_the_bar_size_override_is_offered_only_where_a_mismatch_can_arise(script
     flags = {flag for action in parser._actions for flag in action.option_strings}
     offered = "--allow-timeframe-mismatch" in flags
     assert offered is (script not in ("walkforward", "sweep")), script
+
+
+def test_library_messages_name_parameters_and_the_cli_prints_its_flags():
+    from bt_attention_lstm.runners.backtest import build_parser
+    from bt_attention_lstm.runners.cli.errors import parser_flags, translate
+
+    flags = parser_flags(build_parser())
+    assert flags["allow_timeframe_mismatch"] == "--allow-timeframe-mismatch"
+    assert flags["train_fraction"] == "--train-fraction" and flags["trail_percent"] == "--trail"
+    assert "help" not in flags
+    message = "use a larger `train_fraction`, `trail_percent` or fewer `folds`; `start` 2010"
+    # backtest has no --folds: that name stays the library's
+    assert translate(message, flags) == (
+        "use a larger --train-fraction, --trail or fewer `folds`; --start 2010"
+    )
+
+
+def test_a_library_error_reaches_the_terminal_in_flag_words(tmp_path):
+    """run_main translates with the parser that parsed the command line: the library raises
+    "`train_fraction` must be within ...", the command prints --train-fraction."""
+    done = run("backtest", "--train-fraction", "0.95", "--out", str(tmp_path / "r"))
+    assert done.returncode == 2
+    assert done.stderr.strip() == "error: --train-fraction must be within [0.1, 0.9], got 0.95"
+    assert not (tmp_path / "r").exists()
+
+
+def test_the_data_checks_speak_the_librarys_language():
+    from bt_attention_lstm.models.errors import ConfigError
+    from bt_attention_lstm.runners.research.inputs import check_date_range, prepare_out_dir
+
+    with pytest.raises(ConfigError, match=r"^`start` 2014-01-01 is after `end` 2010-01-01$"):
+        check_date_range("2014-01-01", "2010-01-01")
+    with pytest.raises(ConfigError, match=r"^`end` '01/02/2010' is not a date in ISO form"):
+        check_date_range(None, "01/02/2010")
+    with pytest.raises(ConfigError, match=r"^`out` .* is a file, not a directory$"):
+        prepare_out_dir(Path(__file__))

@@ -115,9 +115,9 @@ def test_an_unreachable_address_is_refused_at_once():
 
 
 def test_address_needs_the_ray_engine_and_workers_must_be_positive():
-    with pytest.raises(ConfigError, match="only applies to --engine ray"):
+    with pytest.raises(ConfigError, match="`address` only applies to `engine`=ray"):
         make_engine("local", address="auto")
-    with pytest.raises(ConfigError, match="--workers must be >= 1"):
+    with pytest.raises(ConfigError, match="`workers` must be >= 1"):
         make_engine("local", workers=0)
     with pytest.raises(ConfigError, match="unknown engine"):
         make_engine("spark")
@@ -129,4 +129,4 @@ def test_without_ray_installed_the_ray_engine_says_how_to_get_it(monkeypatch):
     with pytest.raises(ConfigError) as info:
         make_engine("ray")
     assert str(info.value) == RAY_MISSING
-    assert 'pip install -e ".[distributed]"' in RAY_MISSING and "--engine local" in RAY_MISSING
+    assert 'pip install -e ".[distributed]"' in RAY_MISSING and "`engine`=local" in RAY_MISSING

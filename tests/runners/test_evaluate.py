@@ -3,9 +3,11 @@ trading baselines in backtrader, and one end-to-end evaluation with a tiny model
 
 from __future__ import annotations
 
+import json
 import math
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -17,12 +19,18 @@ from bt_attention_lstm.models.data.synthetic import (
     random_walk_market,
     synthetic_market,
 )
-from bt_attention_lstm.models.errors import DataError
+from bt_attention_lstm.models.errors import ConfigError, DataError
 from bt_attention_lstm.models.features.compute import warmup_bars
 from bt_attention_lstm.models.training.labels import NO_LABEL, make_labels
+from bt_attention_lstm.reports.jsonsafe import dumps_strict
 from bt_attention_lstm.reports.stats import probabilistic_sharpe_ratio
 from bt_attention_lstm.runners.research.cerebro import BrokerConfig
 from bt_attention_lstm.runners.research.default_model import DEFAULT_TRAIN_CONFIG
+from bt_attention_lstm.runners.research.evaluation import (
+    EvaluateConfig,
+    dataset_text,
+    run_evaluation,
+)
 from bt_attention_lstm.runners.research.evaluation.core import (
     EvalSettings,
     default_seeds,
@@ -163,19 +171,26 @@ def test_tsmom_is_volatility_scaled():
 # -- one evaluation end to end -----------------------------------------------------------------
 
 
+TINY_EVAL_TRAIN = TrainConfig(
+    epochs=2, patience=1, folds=2, batch_size=128, device="cpu", horizon=5, objective="classify"
+)
+
+
 @pytest.fixture(scope="module")
-def evaluation(tmp_path_factory):
-    cache = tmp_path_factory.mktemp("cache")
+def model_cache(tmp_path_factory):
+    """One model cache for the module: run_evaluation reuses evaluate_dataset's models."""
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture(scope="module")
+def evaluation(model_cache):
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("XDG_CACHE_HOME", str(cache))
+        mp.setenv("XDG_CACHE_HOME", str(model_cache))
         df = planted_edge_market(1500, seed=5)
         settings = EvalSettings(
             train_fraction=0.6,
-            seeds=(1, 2),
-            train_config=TrainConfig(
-                epochs=2, patience=1, folds=2, batch_size=128, device="cpu", horizon=5,
-                objective="classify",
-            ),
+            seeds=default_seeds(2),
+            train_config=TINY_EVAL_TRAIN,
             model_config=TINY_MODEL,
             strategy_params={"threshold": 0.05},
         )
@@ -185,7 +200,7 @@ def evaluation(tmp_path_factory):
 
 def test_evaluation_holds_both_tables_for_every_seed(evaluation):
     df, result = evaluation
-    assert result["train_bars"] == 900 and result["seeds"] == [1, 2]
+    assert result["train_bars"] == 900 and result["seeds"] == list(default_seeds(2))
     assert set(result["cv"]) == {"attention_lstm", "prior", "logistic", "boosting"}
     assert set(result["trading"]) == {"attention_lstm", "buy_and_hold", "sma_crossover", "tsmom"}
     assert len(result["trading"]["attention_lstm"]["runs"]) == 2
@@ -218,6 +233,59 @@ def test_oos_prior_log_loss_is_the_training_frequencies_on_later_labels(evaluati
 def test_default_seeds_start_at_the_default_models_seed():
     assert default_seeds(3) == (DEFAULT_TRAIN_CONFIG.seed, DEFAULT_TRAIN_CONFIG.seed + 1,
                                 DEFAULT_TRAIN_CONFIG.seed + 2)
+
+
+# -- the workflow as a library -------------------------------------------------------------------
+
+
+def test_run_evaluation_evaluates_a_file_as_evaluate_dataset_does(evaluation, model_cache,
+                                                                   tmp_path, monkeypatch):
+    """A file of the same bars, one seed: the cached model of the first seed is reused, and every
+    figure of that seed (and the seedless baselines) equals evaluate_dataset's."""
+    df, direct = evaluation
+    csv = tmp_path / "planted.csv"
+    df.to_csv(csv, index_label="datetime")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(model_cache))
+    seen = []
+    config = EvaluateConfig(
+        data=str(csv), seeds=1, train_config=TINY_EVAL_TRAIN, model_config=TINY_MODEL,
+        # device and periods_per_year are the evaluation's own: these are dropped
+        strategy_params={"threshold": 0.05, "device": "cuda", "periods_per_year": 1.0},
+        json_path=tmp_path / "eval.json", command="a notebook",
+    )
+    result = run_evaluation(config, on_dataset=seen.append)
+    assert config.data == (str(csv),)
+    assert result.json_path == tmp_path / "eval.json"
+    [got] = result.datasets
+    assert seen == [got] and got["name"] == "planted.csv"
+    assert got["seeds"] == [DEFAULT_TRAIN_CONFIG.seed] and got["runs"][0]["cached"]
+    first = direct["runs"][0]
+    assert got["runs"][0]["oos"] == first["oos"]
+    assert got["runs"][0]["trading"] == first["trading"]
+    for row in ("buy_and_hold", "sma_crossover", "tsmom"):
+        assert got["trading"][row] == direct["trading"][row]
+    written = json.loads((tmp_path / "eval.json").read_text())
+    assert written == json.loads(dumps_strict(result.report))
+    assert written["command"] == "a notebook"
+    assert written["settings"]["strategy"] == {"threshold": 0.05}
+    assert written["settings"]["seeds"] == [DEFAULT_TRAIN_CONFIG.seed]
+    assert written["settings"]["model_config"] == TINY_MODEL.to_dict()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["eval.json", "planted.csv"]
+    assert format_report(result.datasets) == dataset_text(got)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"seeds": 0}, "`seeds` must be >= 1, got 0"),
+        ({"json_path": Path("/no/such/folder/eval.json")}, "`json_path`"),
+    ],
+)
+def test_run_evaluation_refuses_bad_settings_before_loading_anything(changes, message):
+    config = EvaluateConfig(data=["synthetic:no-such-market"], **changes)
+    with pytest.raises(ConfigError) as caught:
+        run_evaluation(config)
+    assert message in str(caught.value)
 
 
 # -- command line -------------------------------------------------------------------------------

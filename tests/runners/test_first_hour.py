@@ -246,29 +246,35 @@ def test_a_json_file_in_the_working_directory_is_announced_first(writing_runs):
     assert [p.name for p in cwd.iterdir()] == ["audit.json"]
 
 
+class _WorkStarted(Exception):
+    """Raised by the stand-in for a command's work: what was printed before it is the point."""
+
+
 @pytest.mark.parametrize(
     ("command", "workflow", "function", "argv"),
     [
-        ("evaluate", "evaluation.job", "run_evaluation", ["--data", "synthetic:default"]),
-        ("audit", "audit.job", "run_audit", ["--model", "M"]),
-        ("benchmark", "benchmark", "run_benchmark", []),
+        ("evaluate", "bt_attention_lstm.runners.research.evaluation.job", "run_evaluation",
+         ["--data", "synthetic:default"]),
+        ("audit", "bt_attention_lstm.runners.research.audit.job", "run_audit", ["--model", "M"]),
+        ("benchmark", "tests.perf.benchmark", "run_benchmark", []),
     ],
 )
 def test_json_files_are_announced_before_the_work(
     command, workflow, function, argv, monkeypatch, tmp_path, capsys
 ):
-    module = importlib.import_module(f"bt_attention_lstm.runners.research.{workflow}")
+    module = importlib.import_module(workflow)
     printed_before: list[str] = []
 
-    def work(args: argparse.Namespace) -> int:
+    def work(*args: object, **kwargs: object) -> None:
         printed_before.append(capsys.readouterr().out)
-        return 0
+        raise _WorkStarted
 
     monkeypatch.setattr(module, function, work)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(sys, "argv", [command, *argv, "--json", "out.json"])
     runner = importlib.import_module(f"bt_attention_lstm.runners.{command}")
-    assert runner.main() == 0
+    with pytest.raises(_WorkStarted):
+        runner.main()
     target = tmp_path / "out.json"
     assert printed_before == [f"writing to {target} (--json, when the run is done)\n"]
 
@@ -323,12 +329,13 @@ def test_one_training_bar_counts_the_folds_and_keeps_info_records(orcl_df, tmp_p
 
 def test_the_plan_line_says_data_model_and_duration_before_training():
     from bt_attention_lstm.models.data.synthetic import synthetic_market
-    from bt_attention_lstm.runners.research.backtest import Prepared, plan_line
+    from bt_attention_lstm.runners.cli.backtest_text import plan_line
+    from bt_attention_lstm.runners.research.backtest import BacktestConfig, BacktestPlan
     from bt_attention_lstm.runners.research.default_model import DefaultModelPlan
 
     df = synthetic_market()
     plan = DefaultModelPlan(Path("/cache/abc"), False, 2400, df.index[2400], 3, 45.0)
-    line = plan_line(Prepared(df, None, plan, df.index[2400], 0.6))
+    line = plan_line(BacktestPlan(BacktestConfig(), df, None, plan, df.index[2400], 0.6, Path()))
     assert line == (
         "plan: no --model given: train a small model on the first 60% of the built-in "
         "synthetic market (2400 of 4000 daily bars; about 50 s, then cached at /cache/abc), "
@@ -336,12 +343,14 @@ def test_the_plan_line_says_data_model_and_duration_before_training():
         "sample (a few seconds)"
     )
     cached = DefaultModelPlan(Path("/cache/abc"), True, 2400, df.index[2400], 3, 0.0)
-    line = plan_line(Prepared(df, None, cached, df.index[2400], 0.6))
+    line = plan_line(
+        BacktestPlan(BacktestConfig(), df, None, cached, df.index[2400], 0.6, Path())
+    )
     assert line.startswith("plan: backtest the default model (cached at /cache/abc, trained on")
 
 
 def test_the_summary_puts_the_sharpe_beside_buy_and_hold_and_the_best_rule(tmp_path):
-    from bt_attention_lstm.runners.research.reporting import final_summary, open_hint
+    from bt_attention_lstm.runners.cli.summary_text import final_summary, open_hint
 
     for name in ("tearsheet.html", "metrics.json", "chart.png"):
         (tmp_path / name).write_text("x")

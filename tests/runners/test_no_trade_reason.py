@@ -7,6 +7,8 @@ import numpy as np
 
 from bt_attention_lstm.models.artifact import load_artifact, save_artifact
 from bt_attention_lstm.models.training.calibration import VectorScaling
+from bt_attention_lstm.runners.backtest import build_parser
+from bt_attention_lstm.runners.cli.errors import parser_flags, translate
 from bt_attention_lstm.runners.research.cerebro import run_cerebro
 from bt_attention_lstm.runners.research.reporting import no_trade_reason
 from tests.strategies.conftest import constant_signal_artifact, crafted_market, wiggle
@@ -25,7 +27,10 @@ def test_a_short_signal_with_shorts_off_says_so(tmp_path):
     model = constant_signal_artifact(tmp_path / "bearish", 0.6, 0.1)  # edge -0.50
     result = run_cerebro(crafted_market(wiggle(300)), model, PARAMS)
     reason = no_trade_reason(result, model, 0.2, allow_short=False)
-    assert reason is not None and "short signals need --allow-short" in reason
+    # the library names the parameter; the backtest command prints its flag
+    assert reason is not None and "short signals need `allow_short`" in reason
+    flags = parser_flags(build_parser())
+    assert translate(reason, flags).endswith("short signals need --allow-short")
     traded = run_cerebro(crafted_market(wiggle(300)), model, {**PARAMS, "allow_short": True})
     assert no_trade_reason(traded, model, 0.2, allow_short=True) is None
 

@@ -14,7 +14,7 @@ from bt_attention_lstm.models.artifact import load_artifact
 from bt_attention_lstm.models.data import load_ohlcv
 from bt_attention_lstm.models.features.compute import warmup_bars
 from bt_attention_lstm.runners.research.cerebro import BrokerConfig, run_cerebro
-from bt_attention_lstm.runners.research.paper import PaperConfig, run_paper
+from bt_attention_lstm.runners.research.paper import SessionSettings, replay_session, run_paper
 from tests.conftest import DATA_DIR, ORCL_PATH, REPO_ROOT, subprocess_env
 from tests.strategies.live_helpers import TRADING, varied_signal_artifact
 
@@ -62,8 +62,8 @@ def test_the_live_part_equals_a_backtest_from_the_first_live_bar(tmp_path: Path)
     artifact = varied_signal_artifact(tmp_path / "model")
     df = load_ohlcv(YHOO).loc["2009-06-01":"2011-12-31"]
     broker = BrokerConfig(commission=0.001, slippage=0.0005)
-    session = run_paper(df, artifact, TRADING, broker,
-                        PaperConfig(backfill=300, state_path=tmp_path / "s.json"))
+    session = replay_session(df, artifact, TRADING, broker,
+                             SessionSettings(backfill=300, state_path=tmp_path / "s.json"))
     assert session.live_start == df.index[300] and session.backfill_orders == 0
     backtest = run_cerebro(df, artifact, TRADING, broker, trade_start=session.live_start)
     assert len(backtest.trades) >= 5
@@ -89,3 +89,38 @@ def test_help_lists_the_session_flags() -> None:
     assert run.returncode == 0
     for flag in ("--backfill", "--speed", "--state", "--decision-log", "--model", "--data"):
         assert flag in run.stdout
+
+
+def test_run_paper_goes_live_after_the_backfill_and_reports_the_live_part(
+    tmp_path: Path, tiny_artifact: Path,
+) -> None:
+    from bt_attention_lstm.runners.research.paper import PaperConfig, needed_backfill
+
+    config = PaperConfig(model=tiny_artifact, data=str(ORCL_PATH), start="2008-03-24",
+                         end="2010-12-31", html=False, out=tmp_path / "paper")
+    result = run_paper(config)
+    df = load_ohlcv(ORCL_PATH).loc["2008-03-24":"2010-12-31"]
+    backfill = needed_backfill(load_artifact(tiny_artifact))
+    assert result.backfill == backfill and result.live_start == df.index[backfill]
+    live = result.session.result.returns.index
+    assert live[0] == result.live_start and live.equals(df.index[backfill:])
+    assert result.session.backfill_orders == 0
+    assert result.metrics["paper"]["live_start"] == str(df.index[backfill])
+    assert result.metrics["period"]["bars"] == len(df) - backfill
+    assert result.out == config.out
+    assert result.state_path == config.out / "state.json" and result.state_path.is_file()
+    assert result.decision_log == config.out / "decisions.jsonl"
+    assert not list(tmp_path.glob(".paper-*"))
+
+
+def test_plan_paper_refuses_a_backfill_longer_than_the_data(
+    tmp_path: Path, tiny_artifact: Path,
+) -> None:
+    from bt_attention_lstm.models.errors import DataError
+    from bt_attention_lstm.runners.research.paper import PaperConfig, plan_paper
+
+    config = PaperConfig(model=tiny_artifact, data=str(YHOO), start="2011-01-01",
+                         backfill=100_000, out=tmp_path / "never")
+    with pytest.raises(DataError, match="`backfill`"):
+        plan_paper(config)
+    assert not (tmp_path / "never").exists()

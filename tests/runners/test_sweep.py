@@ -150,7 +150,8 @@ def test_trials_are_scored_on_out_of_sample_bars_only(ray_sweep, tiny_market, sw
     assert local.status == "completed"
     # (Ray's copy came back as plain lists: nanosecond times, whatever unit the data had)
     pd.testing.assert_series_equal(
-        local.score.returns, done.score.returns, check_names=False, check_index_type=False
+        local.score.returns, done.score.returns, check_names=False, check_index_type=False,
+        check_freq=False,
     )
     assert local.score.oos_sharpe == pytest.approx(done.score.oos_sharpe, rel=1e-12)
 
@@ -209,7 +210,7 @@ def test_cli_bad_space_json_is_one_line_and_exit_2(tmp_path):
     [
         (["--space", "SPACE"], "unknown parameter(s) hiden"),
         (["--space", "MISSING"], "cannot read it"),
-        (["--trials", "0"], "--trials must be >= 1"),
+        (["--trials", "0"], "`trials` must be >= 1"),
         (["--train-bars", "800", "--test-bars", "180"], "needs at least 985 bars"),
         (["--train-bars", "120", "--test-bars", "180"], "with seq_len up to 10"),
     ],
@@ -249,3 +250,45 @@ def test_every_training_flag_the_sweep_offers_reaches_its_train_config():
     assert (config.ensemble, config.inner_fraction, config.calibration) == (2, 0.3, "none")
     assert (config.epochs, config.horizon, config.flat_band, config.seed) == (7, 4, 0.4, 11)
     assert config.lr == TrainConfig(objective="classify").lr
+
+
+# -- the library call ----------------------------------------------------------------------------
+
+
+def test_run_sweep_scores_its_trial_out_of_sample_and_writes_best_json(
+    market_csv, tiny_market, tmp_path
+):
+    from bt_attention_lstm.runners.research.sweep import SweepConfig, run_sweep
+    from bt_attention_lstm.runners.research.walkforward.fold import annualised_sharpe
+
+    config = SweepConfig(
+        data=str(market_csv), space=TINY_SPACE, trials=1, seed=1, train_bars=TRAIN_BARS,
+        test_bars=TEST_BARS, training=TINY_TRAIN, strategy_params={"device": "cpu"}, workers=1,
+        out=tmp_path / "sweep",
+    )
+    result = run_sweep(config)
+    assert result.out == config.out and result.engine == "local"
+    assert result.scheduler == "none (every trial to the end)"
+    (record,) = result.records
+    assert record.status == "completed"
+    assert record.params == sample_configs(validate_space(TINY_SPACE), 1, seed=1)[0]
+    plans = plan_folds(len(tiny_market), TRAIN_BARS, TEST_BARS, TINY_TRAIN.horizon)
+    test_bars = np.concatenate([np.arange(p.test_start, p.test_end) for p in plans])
+    assert record.score.returns.index.equals(tiny_market.index[test_bars])
+    assert result.best["oos_sharpe"] == pytest.approx(
+        annualised_sharpe(record.score.returns, 252.0)
+    )
+    assert result.best["n_trials"] == 1 and result.best["seed"] == 1
+    assert json.loads((result.out / "best.json").read_text())["config"] == record.params
+    assert list(pd.read_csv(result.out / "trials.csv")["trial_id"]) == [record.trial_id]
+
+
+def test_plan_sweep_refuses_a_window_too_short_for_the_space(market_csv, tmp_path):
+    from bt_attention_lstm.runners.research.sweep import SweepConfig, plan_sweep
+
+    out = tmp_path / "never"
+    config = SweepConfig(data=str(market_csv), space=TINY_SPACE, train_bars=120,
+                         test_bars=TEST_BARS, training=TINY_TRAIN, out=out)
+    with pytest.raises(ConfigError, match=re.escape("`train_bars`=120 is too few")):
+        plan_sweep(config)
+    assert not out.exists()

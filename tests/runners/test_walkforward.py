@@ -92,10 +92,10 @@ def test_too_few_bars_says_how_many_are_needed():
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"step": 100}, "must be >= --test-bars"),
-        ({"step": 0}, "--step must be a positive integer"),
-        ({"train_bars": 0}, "--train-bars must be a positive integer"),
-        ({"test_bars": -5}, "--test-bars must be a positive integer"),
+        ({"step": 100}, "`step`=100 must be >= `test_bars`=200"),
+        ({"step": 0}, "`step` must be a positive integer"),
+        ({"train_bars": 0}, "`train_bars` must be a positive integer"),
+        ({"test_bars": -5}, "`test_bars` must be a positive integer"),
     ],
 )
 def test_bad_fold_settings_are_refused(kwargs, message):
@@ -171,11 +171,13 @@ BAD_ADDRESS = {
 }
 # ... and, cheaper, through main() in this process (the typed error run_main turns into exit 2).
 REFUSED_IN_MAIN = {
-    "overlapping steps": ([*FOLDS, "--step", "90"], "--step (90)"),
-    "tiny training window": (["--train-bars", "60", "--test-bars", "180"], "60 is too few"),
+    "overlapping steps": ([*FOLDS, "--step", "90"], "`step`=90"),
+    "tiny training window": (
+        ["--train-bars", "60", "--test-bars", "180"], "`train_bars`=60 is too few"
+    ),
     "negative cash": ([*FOLDS, "--cash", "-1"], "--cash must be positive"),
     "malformed address": ([*FOLDS, "--engine", "ray", "--address", "no address"], "is not auto"),
-    "address without ray": ([*FOLDS, "--address", "auto"], "only applies to --engine ray"),
+    "address without ray": ([*FOLDS, "--address", "auto"], "only applies to `engine`=ray"),
 }
 TIMEOUT = 300
 
@@ -265,3 +267,72 @@ def test_main_refuses_bad_settings_before_any_work(market_csv, tmp_path, monkeyp
     with pytest.raises(UserInputError, match=re.escape(message)):
         walkforward.main()
     assert not out.exists()
+
+
+# -- the library call ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def library_run(market_csv_module, tmp_path_factory):
+    from bt_attention_lstm.runners.research.walkforward import WalkForwardConfig, run_walkforward
+
+    config = WalkForwardConfig(
+        data=str(market_csv_module), train_bars=TRAIN_BARS, test_bars=TEST_BARS,
+        model=TINY_MODEL, training=TINY_TRAIN, strategy_params=TINY_STRATEGY, workers=1,
+        out=tmp_path_factory.mktemp("wf_lib") / "report", html=False,
+    )
+    return config, run_walkforward(config)
+
+
+def test_run_walkforward_folds_never_train_on_their_test_window(library_run, tiny_market):
+    config, result = library_run
+    assert len(result.outcomes) == 2 and result.engine == "local"
+    for outcome in result.outcomes:
+        plan = outcome.plan
+        assert plan.train_end + config.training.horizon <= plan.test_start
+        assert pd.Timestamp(outcome.train_range[1]) < pd.Timestamp(outcome.test_range[0])
+        assert outcome.returns.index.equals(tiny_market.index[plan.test_start : plan.test_end])
+    assert result.metrics["in_sample"] is False
+    assert result.metrics["model"]["n_folds"] == 2
+
+
+def test_run_walkforward_metrics_are_those_of_the_stitched_returns(
+    library_run, two_folds, tiny_market
+):
+    from bt_attention_lstm.models.data import infer_periods_per_year
+    from bt_attention_lstm.reports import compute_metrics
+
+    _, result = library_run
+    stitched = result.stitched
+    periods_per_year = infer_periods_per_year(tiny_market.index)
+    expected = compute_metrics(
+        stitched.returns, stitched.trades, stitched.exposure, periods_per_year
+    )
+    assert expected  # a comparison of something
+    for key, value in expected.items():
+        assert result.metrics[key] == (pytest.approx(value, nan_ok=True)
+                                       if isinstance(value, float) else value), key
+    # the same folds as when they are run one by one (same seed, same data)
+    _, outcomes = two_folds
+    np.testing.assert_allclose(result.folds["oos_return"], [o.oos_return for o in outcomes])
+
+
+def test_run_walkforward_writes_its_report_where_it_says(library_run):
+    config, result = library_run
+    assert result.out == config.out
+    names = {p.name for p in result.out.iterdir()}
+    assert {"folds.csv", "metrics.json", "returns.csv", "trades.csv", "chart.png"} <= names
+    assert "tearsheet.html" not in names  # html=False
+    assert json.loads((result.out / "metrics.json").read_text())["in_sample"] is False
+
+
+def test_plan_walkforward_refuses_bad_settings_before_writing(market_csv, tmp_path):
+    from bt_attention_lstm.runners.research.walkforward import WalkForwardConfig, plan_walkforward
+
+    out = tmp_path / "never"
+    config = WalkForwardConfig(data=str(market_csv), train_bars=TRAIN_BARS, test_bars=TEST_BARS,
+                               step=90, training=TINY_TRAIN, out=out)
+    with pytest.raises(ConfigError, match=re.escape("`step`=90 must be >= `test_bars`=180")):
+        plan_walkforward(config)
+    assert not out.exists()
+

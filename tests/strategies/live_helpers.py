@@ -153,7 +153,7 @@ def live_cerebro(
 
 def decision_orders(strat: AttentionLSTMStrategy) -> list[bt.Order]:
     """Entries and exits the strategy decided (protective orders follow fills, not decisions)."""
-    return [o for o in strat.broker.orders if strat._roles.get(o.ref) in ("entry", "exit")]
+    return [o for o in strat.broker.orders if strat.order_role(o.ref) in ("entry", "exit")]
 
 
 def delayed_times(df: pd.DataFrame, feed: LiveReplayFeed) -> set[pd.Timestamp]:

@@ -40,10 +40,8 @@ class _Watched(AttentionLSTMStrategy):
     def next(self) -> None:
         data = self.datas[0]
         held = abs(self.getposition(data).size)
-        pending = any(o.alive() and o.status in (o.Created, o.Submitted)
-                      for o in self._protective[data])
-        exiting = self._exit_order[data] is not None
-        if held and not pending and not exiting and protected_units(self, data) < held:
+        pending = self.book(data).protection_pending()
+        if held and not pending and protected_units(self, data) < held:
             self.naked_run += 1
         else:
             self.naked_run = 0
@@ -60,7 +58,7 @@ def _run(artifact: Artifact, broker: bt.brokers.BackBroker, **params: Any) -> An
 def _check_end_state(cerebro: bt.Cerebro, strat: _Watched, naked_bars: int = 1) -> None:
     data = strat.datas[0]
     held = cerebro.broker.getposition(data).size
-    assert strat._owned[data] == pytest.approx(held)
+    assert strat.owned(data) == pytest.approx(held)
     if held:
         assert protected_units(strat, data) == pytest.approx(abs(held)), "stop of the wrong size"
     else:
@@ -118,7 +116,7 @@ def test_partial_fills_accumulate_and_are_protected(artifact: Artifact) -> None:
     cerebro, strat = _run(artifact, broker)
     _check_end_state(cerebro, strat)
     data = strat.datas[0]
-    entries = [o for o in cerebro.broker.orders if strat._roles.get(o.ref) == "entry"]
+    entries = [o for o in cerebro.broker.orders if strat.order_role(o.ref) == "entry"]
     parts = [len(o.executed.exbits) for o in entries if o.status == o.Completed]
     assert max(parts) >= 2, "entries should fill in several parts"
     stops = [o for o in cerebro.broker.orders if o.exectype == bt.Order.Stop and o.data is data]

@@ -25,7 +25,7 @@ def _stops(strat: bt.Strategy) -> list[bt.Order]:
 
 
 def _roles(strat: bt.Strategy, role: str) -> list[bt.Order]:
-    return [o for o in strat.broker.orders if strat._roles.get(o.ref) == role]
+    return [o for o in strat.broker.orders if strat.order_role(o.ref) == role]
 
 
 def test_restart_resumes_without_a_second_entry_and_keeps_the_stop(

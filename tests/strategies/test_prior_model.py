@@ -57,6 +57,6 @@ def test_a_prior_model_leaves_an_adopted_position_to_its_stops(tmp_path, exit_th
                                  stop_loss=0.05, threshold=0.2, exit_threshold=exit_threshold)
     cerebro.broker.p.held = {feed: (500.0, 100.0)}
     strat = cerebro.run()[0]
-    assert [r for r in strat._roles.values() if r in ("entry", "exit")] == []
+    assert [o for o in strat.broker.orders if strat.order_role(o.ref) in ("entry", "exit")] == []
     assert cerebro.broker.getposition(feed).size == 500
     assert protected_units(strat, feed) == 500

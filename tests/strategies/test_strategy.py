@@ -127,13 +127,14 @@ class _Audited(AttentionLSTMStrategy):
                 if alive:
                     self.orphans.append((data._name, len(data), [
                         (o.ref, o.getordername(), o.getstatusname(),
-                         self._order_reason.get(o.ref)) for o in alive]))
+                         self.orders.registry.reason(o.ref)) for o in alive]))
         super().next()
 
-    def _on_entry_fill(self, data: bt.DataBase, order: bt.Order) -> None:
-        value = self.broker.getvalue()
-        self.entry_fractions.append(abs(order.executed.size) * order.executed.price / value)
-        super()._on_entry_fill(data, order)
+    def notify_order(self, order: bt.Order) -> None:
+        if order.status == order.Completed and self.order_role(order.ref) == "entry":
+            value = self.broker.getvalue()
+            self.entry_fractions.append(abs(order.executed.size) * order.executed.price / value)
+        super().notify_order(order)
 
 
 def _run_real(artifact_path: str, runonce: bool, preload: bool, names: tuple[str, ...]):  # type: ignore[no-untyped-def]
@@ -186,3 +187,31 @@ def test_engine_feed_knows_the_bar_size(orcl_df) -> None:  # type: ignore[no-unt
     assert pandas_feed(orcl_df.iloc[:300]).p.timeframe == bt.TimeFrame.Days
     five_min = pandas_feed(load_ohlcv(DATA_DIR / "2006-min-005.txt"))
     assert (five_min.p.timeframe, five_min.p.compression) == (bt.TimeFrame.Minutes, 5)
+
+
+def test_a_known_confidence_gives_exact_orders_sizes_and_stop(
+    signal_artifact: Callable[..., Artifact],
+) -> None:
+    """Confidence +0.75 at threshold 0.2: size = 0.95 x (0.25 + 0.75 x 0.55 / 0.8) of equity at
+    the decision bar's close; one market entry on the first bar with a signal (none during
+    the warm-up), filled at the next open; its stop 5% under the fill."""
+    df = crafted_market(wiggle(120))
+    cerebro = bt.Cerebro(stdstats=False)
+    cerebro.adddata(pandas_feed(df))
+    cerebro.broker.setcash(100_000.0)
+    cerebro.addstrategy(AttentionLSTMStrategy, artifact=signal_artifact(0.05, 0.8),
+                        regime_filter=False, stop_loss=0.05)
+    strat = cerebro.run()[0]
+    data = strat.datas[0]
+    first_signal = strat.signals[data]._minperiod - 1  # the bar index of the first signal
+    orders = cerebro.broker.orders
+    roles = [strat.order_role(o.ref) for o in orders]
+    assert roles == ["entry", "protective"], "one entry and its stop, nothing else"
+    entry, stop = orders
+    assert pd.Timestamp(bt.num2date(entry.created.dt)) == df.index[first_signal]
+    fraction = 0.95 * (0.25 + 0.75 * (0.75 - 0.2) / 0.8)
+    assert entry.created.size == np.floor(fraction * 100_000.0 / df["close"].iloc[first_signal])
+    assert entry.executed.price == df["open"].iloc[first_signal + 1]
+    assert stop.exectype == bt.Order.Stop and stop.created.size == -entry.created.size
+    assert stop.created.price == pytest.approx(entry.executed.price * 0.95, rel=1e-12)
+    assert stop.alive() and strat.owned(data) == entry.created.size

@@ -33,7 +33,7 @@ from bt_attention_lstm.models.nn.network import AttentionLSTM, ModelConfig
 from bt_attention_lstm.models.portfolio.vol_targeting import VolTarget, ex_ante_vol
 from bt_attention_lstm.runners.research.cerebro import pandas_feed
 from bt_attention_lstm.strategies import AttentionLSTMStrategy
-from bt_attention_lstm.strategies.attention_lstm import default_sizing
+from bt_attention_lstm.strategies.config import default_sizing
 from bt_attention_lstm.strategies.sizing import (
     needs_rebalance,
     target_fraction,
@@ -130,29 +130,33 @@ class _Recorder(AttentionLSTMStrategy):
 
     def _audit(self, data: bt.DataBase) -> None:
         self.min_position = min(self.min_position, self.getposition(data).size)
-        assert self.getposition(data).size == pytest.approx(self._owned[data])
-        pending = self._exit_order[data]
-        role = self._roles.get(pending.ref) if pending is not None else None
-        if not self._protection_pending(data) and role != "exit":
-            in_flight = abs(pending.executed.remsize) if role == "reduce" else 0.0
-            expected = abs(self._owned[data]) - in_flight
+        assert self.getposition(data).size == pytest.approx(self.owned(data))
+        if not self.book(data).protection_pending():
+            # the whole position, a reduction or exit in flight included (its guard)
+            expected = abs(self.owned(data))
             covered = covered_units(self, data)
             if abs(covered - expected) > 1e-9:
                 self.coverage_gaps.append((len(data), covered, expected))
 
-    def _choose_target(self, data: bt.DataBase) -> tuple[str, str]:
+    def choose_target(self, data: bt.DataBase) -> tuple[str, str]:
         target, current = self.target_weight(data), self.held_weight(data)
-        owned, value = self._owned[data], self.broker.getvalue()
-        action, reason = super()._choose_target(data)
+        owned, value = self.owned(data), self.broker.getvalue()
+        action, reason = super().choose_target(data)
         self.rows.append(Row(data._name, len(data), target, current, action, reason, value,
                              float(data.close[0]), owned))
         return action, reason
 
-    def _reduce(self, data: bt.DataBase, reason: str = "rebalance") -> bool:
-        before = self._trail_level(data)
-        done = super()._reduce(data, reason)
-        self.trail_carry.append((before, self._trail_level(data)))
-        return done
+    def start(self) -> None:
+        super().start()
+        reduce, trail_level = self.orders.reduce, self.orders.protection.trail_level
+
+        def recorded(data: bt.DataBase, reason: str = "rebalance") -> bool:
+            before = trail_level(self.book(data))
+            done = reduce(data, reason)
+            self.trail_carry.append((before, trail_level(self.book(data))))
+            return done
+
+        self.orders.reduce = recorded  # type: ignore[method-assign]
 
 
 def run(df: pd.DataFrame | None, artifact: Artifact | Path, *, datas: list | None = None,
@@ -176,7 +180,7 @@ def run(df: pd.DataFrame | None, artifact: Artifact | Path, *, datas: list | Non
 
 
 def orders_of(strat: AttentionLSTMStrategy, role: str) -> list[bt.Order]:
-    return [o for o in strat.broker.orders if strat._roles.get(o.ref) == role]
+    return [o for o in strat.broker.orders if strat.order_role(o.ref) == role]
 
 
 def bar_of(df: pd.DataFrame, order: bt.Order) -> int:
@@ -316,7 +320,7 @@ def test_no_trade_inside_the_band_and_a_trade_past_it(long_model: Artifact) -> N
             assert len(orders_of(strat, "reduce")) >= 2, "the rising volatility cut the position"
             # each order is the difference between the target's units and the units held
             orders = {bar_of(df, o) + 1: o for o in strat.broker.orders
-                      if strat._roles.get(o.ref) in ("entry", "reduce")}
+                      if strat.order_role(o.ref) in ("entry", "reduce")}
             traded = [r for r in strat.rows if r.action in ("buy", "sell")]
             assert len(traded) == len(orders) >= 4
             for row in traded:
@@ -455,7 +459,7 @@ def test_run_modes_give_the_same_trades_and_value(
             round(cerebro.broker.getvalue(), 6),
             [(t.side, t.size, str(t.entry_time), str(t.exit_time), t.exit_reason,
               round(t.pnl, 6)) for t in strat.trades],
-            [(strat._roles.get(o.ref), o.getordername(), o.getstatusname(), o.created.size,
+            [(strat.order_role(o.ref), o.getordername(), o.getstatusname(), o.created.size,
               o.executed.size, o.executed.price) for o in cerebro.broker.orders],
         ))
     assert outcomes[0] == outcomes[1] == outcomes[2]
@@ -477,7 +481,7 @@ def test_partial_fills_keep_protection_equal_to_the_position(
     data = strat.datas[0]
     assert strat.coverage_gaps == [], "stops != units that stay"
     held = cerebro.broker.getposition(data).size
-    assert strat._owned[data] == held
+    assert strat.owned(data) == held
     assert protected_units(strat, data) == pytest.approx(abs(held))
     parts = {role: [len(o.executed.exbits) for o in orders_of(strat, role)
                     if o.status == o.Completed] for role in ("entry", "reduce")}

@@ -1,5 +1,6 @@
-"""The checks behind ``runners/audit.py``: look-ahead, in-sample overlap, Sharpe significance and
-a surrogate-data test of "this edge is noise". Each returns plain data; audit.py prints it."""
+"""The checks of an audit: look-ahead, in-sample overlap, Sharpe significance and a
+surrogate-data test of "this edge is noise". Each returns plain data (``job.run_audit`` gathers
+them, ``report`` words them)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import pandas as pd
 from bt_attention_lstm.indicators.feature_vector import FeatureVector
 from bt_attention_lstm.indicators.model_signal import ModelSignal
 from bt_attention_lstm.models.artifact import Artifact
+from bt_attention_lstm.models.inference.frame_predictions import SIGNAL_COLUMNS
 from bt_attention_lstm.models.portfolio.vol_targeting import annualised_sharpe
 from bt_attention_lstm.reports import probabilistic_sharpe_ratio
 from bt_attention_lstm.runners.research.audit.surrogates import make_surrogate
@@ -106,7 +108,7 @@ def causality_check(
     """Truncate the data after a few bars t; the signal and features at every bar <= t must equal
     those of the run on the full data (which had bars > t preloaded)."""
     full = signal_lines(df, artifact, device)
-    n_signal = len(ModelSignal.lines.getlinealiases())
+    n_signal = len(SIGNAL_COLUMNS)  # ModelSignal's lines come first
     cuts = cut_positions(len(df), first_defined, n_cuts)
     worst_features = worst_signal = 0.0
     for t in cuts:
@@ -259,14 +261,14 @@ def verdict(causality: CausalityResult, overlap: OverlapResult, summary: Backtes
         return "LOOK-AHEAD: the signal depends on future bars; every result here is invalid"
     if not overlap.passed:
         return ("IN-SAMPLE: the traded range overlaps the model's training range; audit bars "
-                f"after {overlap.trained_end} (--start) for evidence of an edge")
+                f"after {overlap.trained_end} (a later start) for evidence of an edge")
     if summary.n_trades == 0:
         return ("NO TRADES: the model never reached the entry threshold in the traded range; "
                 "there is no edge to test")
     if surrogates is None or surrogates.n < MIN_SURROGATES:
         n = 0 if surrogates is None else surrogates.n
-        return (f"NOT TESTED: {n} surrogates cannot give p <= {P_VALUE_LEVEL}; run with "
-                f"--surrogates {MIN_SURROGATES} or more to test the edge against noise")
+        return (f"NOT TESTED: {n} surrogates cannot give p <= {P_VALUE_LEVEL}; trade "
+                f"{MIN_SURROGATES} or more surrogates to test the edge against noise")
     if summary.sharpe > 0 and surrogates.passed and summary.psr_passed:
         return "EDGE: the out-of-sample Sharpe ratio is unlikely to be noise"
     return "NO EVIDENCE OF AN EDGE: the result is consistent with noise"

@@ -100,6 +100,8 @@ def make_surrogate(
         return phase_randomised(df, first, rng)
     if method == "block":
         if not block_len >= 1.0:
-            raise ConfigError(f"--block-len must be >= 1 bar, got {block_len}")
+            raise ConfigError(f"`block_len` must be >= 1 bar, got {block_len}")
         return block_bootstrapped(df, first, rng, block_len)
-    raise ConfigError(f"unknown surrogate method {method!r}; use {' or '.join(SURROGATE_METHODS)}")
+    raise ConfigError(
+        f"unknown surrogate `method` {method!r}; use {' or '.join(SURROGATE_METHODS)}"
+    )

@@ -1,4 +1,4 @@
-"""The data sets ``evaluate.py`` names: files, or the built-in synthetic markets by name."""
+"""The data sets an evaluation names: files, or the built-in synthetic markets by name."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ SYNTHETIC_NAMES = (
 
 
 def load_dataset(spec: str, fmt: str = "auto") -> tuple[str, pd.DataFrame]:
-    """(display name, frame) of one ``--data`` value: a file path or ``synthetic:NAME``."""
+    """(display name, frame) of one data set: a file path or ``synthetic:NAME``."""
     if not spec.startswith(SYNTHETIC_PREFIX):
         df = load_ohlcv(spec, fmt)
         return Path(spec).name, df

@@ -1,76 +1,100 @@
-"""The evaluate.py job: data sets in, tables printed, JSON written atomically."""
+"""The evaluation of the default model over data sets: every data set checked, then each
+evaluated in turn (``core.evaluate_dataset``), and the JSON written atomically."""
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import datetime as dt
 import logging
 import platform
-import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bt_attention_lstm.models.data import infer_periods_per_year
 from bt_attention_lstm.models.errors import ConfigError
-from bt_attention_lstm.runners.cli.trading_args import broker_from_args, strategy_params
-from bt_attention_lstm.runners.research.audit.job import write_json
+from bt_attention_lstm.runners.research.audit.json_file import check_json_target, write_json
 from bt_attention_lstm.runners.research.default_model import (
     DEFAULT_TRAIN_CONFIG,
     default_model_config,
     split_point,
 )
+from bt_attention_lstm.runners.research.evaluation.config import EvaluateConfig
 from bt_attention_lstm.runners.research.evaluation.core import (
     EvalSettings,
     default_seeds,
     evaluate_dataset,
 )
 from bt_attention_lstm.runners.research.evaluation.datasets import load_dataset
-from bt_attention_lstm.runners.research.evaluation.report import dataset_lines
 
 logger = logging.getLogger(__name__)
 
+# set by the evaluation per data set (the bars' periods per year; inference on the CPU)
+OWN_STRATEGY_PARAMS = ("device", "periods_per_year")
 
-def settings_from_args(args: argparse.Namespace) -> EvalSettings:
-    if args.seeds < 1:
-        raise ConfigError("--seeds must be >= 1")
-    params = strategy_params(args, 252.0)
-    for key in ("device", "periods_per_year"):  # set per data set / CPU inference
-        params.pop(key)
-    train = dataclasses.replace(DEFAULT_TRAIN_CONFIG, device=args.device)
+
+@dataclass(frozen=True)
+class EvaluationResult:
+    """Every figure of an evaluation (``report``: the JSON document, whose ``datasets`` hold one
+    entry per data set, as ``report.dataset_text`` words it) and where the JSON went."""
+
+    report: dict[str, Any]
+    json_path: Path | None = None
+
+    @property
+    def datasets(self) -> list[dict[str, Any]]:
+        return list(self.report["datasets"])
+
+
+def settings_for(config: EvaluateConfig) -> EvalSettings:
+    """What every data set of ``config`` is evaluated with; ConfigError for bad values."""
+    if config.seeds < 1:
+        raise ConfigError(f"`seeds` must be >= 1, got {config.seeds}")
+    params = {k: v for k, v in config.strategy_params.items() if k not in OWN_STRATEGY_PARAMS}
+    train = config.train_config or dataclasses.replace(DEFAULT_TRAIN_CONFIG, device=config.device)
     return EvalSettings(
-        train_fraction=args.train_fraction,
-        seeds=default_seeds(args.seeds),
+        train_fraction=config.train_fraction,
+        seeds=default_seeds(config.seeds),
         train_config=train,
+        model_config=config.model_config,
         strategy_params=params,
-        broker=broker_from_args(args),
-        progress=not args.quiet,
+        broker=config.broker,
+        progress=config.progress,
     )
 
 
-def run_evaluation(args: argparse.Namespace) -> int:
-    settings = settings_from_args(args)
-    if args.json and not Path(args.json).resolve().parent.is_dir():
-        raise ConfigError(f"--json {args.json}: its folder does not exist")
-    frames = [load_dataset(spec, args.format) for spec in args.data]
-    for _, df in frames:  # every data set is checked before any training
+def run_evaluation(
+    config: EvaluateConfig,
+    on_dataset: Callable[[dict[str, Any]], None] | None = None,
+) -> EvaluationResult:
+    """Evaluate the default model on every data set of ``config``. Every data set is loaded and
+    checked before any training; ``on_dataset`` is called with each one's figures as soon as
+    they are known (a command prints them there)."""
+    settings = settings_for(config)
+    check_json_target(config.json_path)
+    frames = [load_dataset(spec, config.format) for spec in config.data]
+    for _, df in frames:
         split_point(df, settings.train_fraction)
         infer_periods_per_year(df.index)
     results = []
     for name, df in frames:
         result = evaluate_dataset(name, df, settings)
         results.append(result)
-        print("\n".join(dataset_lines(result)), end="\n\n", flush=True)
-    if args.json:
-        write_json(Path(args.json), report_json(results, settings, args))
-        print(f"json: {args.json}")
-    return 0
+        if on_dataset is not None:
+            on_dataset(result)
+    report = report_json(results, settings, config.command)
+    if config.json_path is not None:
+        write_json(config.json_path, report)
+        logger.info("evaluation written to %s", config.json_path)
+    return EvaluationResult(report, config.json_path)
 
 
-def report_json(results: list[dict[str, Any]], settings: EvalSettings,
-                args: argparse.Namespace) -> dict[str, Any]:
+def report_json(results: Sequence[dict[str, Any]], settings: EvalSettings,
+                command: str | None = None) -> dict[str, Any]:
+    """The JSON document: how it was run (command, time, machine, settings) and the results."""
     return {
-        "command": " ".join(["runners/evaluate.py", *sys.argv[1:]]),
+        "command": command,
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "machine": {"platform": platform.platform(), "processor": platform.processor(),
                     "python": platform.python_version()},
@@ -78,9 +102,9 @@ def report_json(results: list[dict[str, Any]], settings: EvalSettings,
             "train_fraction": settings.train_fraction,
             "seeds": list(settings.seeds),
             "train_config": settings.train_config.to_dict(),
-            "model_config": default_model_config().to_dict(),
+            "model_config": (settings.model_config or default_model_config()).to_dict(),
             "strategy": settings.strategy_params,
             "broker": dataclasses.asdict(settings.broker),
         },
-        "datasets": results,
+        "datasets": list(results),
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 
@@ -90,5 +91,11 @@ def dataset_lines(result: dict[str, Any]) -> list[str]:
             *rules_lines(result)]
 
 
-def format_report(results: list[dict[str, Any]]) -> str:
-    return "\n\n".join("\n".join(dataset_lines(r)) for r in results)
+def dataset_text(result: dict[str, Any]) -> str:
+    """The tables of one data set (an entry of ``EvaluationResult.datasets``)."""
+    return "\n".join(dataset_lines(result))
+
+
+def format_report(results: Sequence[dict[str, Any]]) -> str:
+    """The tables of every data set, a blank line between them."""
+    return "\n\n".join(dataset_text(r) for r in results)

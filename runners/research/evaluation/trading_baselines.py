@@ -30,7 +30,7 @@ class TargetWeightStrategy(bt.Strategy):
     """Holds ``target_weight()`` of equity from ``trade_start`` on; trades only when the target
     switches between flat and long, or moves by more than ``band``."""
 
-    params = (
+    params: tuple[tuple[str, Any], ...] = (
         ("trade_start", None),
         ("max_position", 0.95),
         ("band", 0.1),

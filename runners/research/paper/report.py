@@ -11,7 +11,8 @@ import pandas as pd
 
 from bt_attention_lstm.models.artifact import Artifact
 from bt_attention_lstm.models.data import infer_timeframe
-from bt_attention_lstm.runners.research.paper.session import PaperResult
+from bt_attention_lstm.reports.backtest_metrics import warn_if_in_sample
+from bt_attention_lstm.runners.research.paper.session import PaperSession
 from bt_attention_lstm.runners.research.reporting import build_metrics, write_report
 
 logger = logging.getLogger(__name__)
@@ -28,7 +29,7 @@ def paper_plan_line(df: pd.DataFrame, backfill: int) -> str:
 
 def write_paper_report(
     out: Path,
-    session: PaperResult,
+    session: PaperSession,
     artifact: Artifact,
     df: pd.DataFrame,
     backfill: int,
@@ -44,12 +45,7 @@ def write_paper_report(
         "orders_on_backfill": session.backfill_orders,
         "rss_kb_per_bar": session.rss_kb_per_bar,
     }
-    if metrics["in_sample"]:
-        logger.warning(
-            "the live range overlaps the model's training range (%s .. %s): these results are "
-            "IN-SAMPLE and overstate what the model can do",
-            *artifact.trained_range,
-        )
+    warn_if_in_sample(metrics, artifact, what="live")
     title = (
         f"AttentionLSTM paper session on {Path(str(df.attrs.get('source', 'data'))).name} "
         f"{metrics['period']['start']}..{metrics['period']['end']} "

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,6 @@ from bt_attention_lstm.models.features.compute import warmup_bars
 from bt_attention_lstm.runners.research.cerebro import (
     BrokerConfig,
     CerebroRun,
-    EquityRecorder,
     bar_timeframe,
     collect_result,
 )
@@ -44,7 +44,9 @@ def needed_backfill(artifact: Artifact) -> int:
 
 
 @dataclass(frozen=True)
-class PaperConfig:
+class SessionSettings:
+    """How the replay feed releases the bars, and the live safeguards' files."""
+
     backfill: int = 300  # bars of history sent as DELAYED before LIVE
     speed: float = 0.0  # live bars per second; 0 releases them as fast as the strategy runs
     state_path: Path | None = None
@@ -52,7 +54,9 @@ class PaperConfig:
 
 
 @dataclass
-class PaperResult:
+class PaperSession:
+    """A finished session: its live part in a backtest's shape, and what the live run saw."""
+
     result: CerebroRun  # the live part, in backtest.py's shape
     live_start: pd.Timestamp
     backfill_orders: int  # orders decided on DELAYED bars: always 0
@@ -81,7 +85,7 @@ class _LiveExposure(bt.Analyzer):
 
     def next(self) -> None:
         strategy = self.strategy
-        held = any(strategy._owned.get(d, 0.0) for d in strategy.datas)
+        held = any(strategy.owned(d) for d in strategy.datas)
         self.rows.append((strategy.datetime.datetime(0), bool(held)))
         if strategy.gate.status(strategy.datas[0]) == "LIVE":
             sample = (len(self.rows), rss_kb())
@@ -93,28 +97,29 @@ class _LiveExposure(bt.Analyzer):
         return {"rows": self.rows, "rss": self.rss}
 
 
-def _check(df: pd.DataFrame, config: PaperConfig) -> None:
+def check_session(df: pd.DataFrame, config: SessionSettings) -> None:
+    """Refuse a backfill below one bar, a negative speed, or fewer than two live bars."""
     if config.backfill < 1:
-        raise ConfigError(f"--backfill must be at least 1 bar, got {config.backfill}")
+        raise ConfigError(f"`backfill` must be at least 1 bar, got {config.backfill}")
     if config.speed < 0:
-        raise ConfigError(f"--speed must be >= 0 (live bars per second), got {config.speed}")
+        raise ConfigError(f"`speed` must be >= 0 (live bars per second), got {config.speed}")
     if len(df) - config.backfill < 2:
         raise DataError(
             f"{len(df)} bars with a backfill of {config.backfill} leave fewer than two live "
-            "bars; use a smaller --backfill or more data"
+            "bars; use a smaller `backfill` or more data"
         )
 
 
-def run_paper(
+def replay_session(
     df: pd.DataFrame,
     artifact: Artifact,
-    strategy_params: dict[str, Any],
+    strategy_params: Mapping[str, Any],
     broker: BrokerConfig,
-    config: PaperConfig,
+    config: SessionSettings,
     name: str = "data0",
-) -> PaperResult:
+) -> PaperSession:
     """Replay ``df`` as a live session and collect the live part like a backtest."""
-    _check(df, config)  # a backfill too short for the model is warned about at LIVE
+    check_session(df, config)  # a backfill too short for the model is warned about at LIVE
     cerebro = bt.Cerebro(stdstats=False)
     cerebro.setbroker(PaperBroker())
     timeframe, compression = bar_timeframe(df.index)
@@ -137,7 +142,6 @@ def run_paper(
         "decision_log": str(config.decision_log) if config.decision_log else None,
     }
     cerebro.addstrategy(AttentionLSTMStrategy, artifact=artifact, **params)
-    cerebro.addanalyzer(EquityRecorder, _name="equity")
     cerebro.addanalyzer(bt.analyzers.DrawDown, _name="drawdown")
     cerebro.addanalyzer(_LiveExposure, _name="live_exposure")
     strat = cerebro.run()[0]
@@ -148,10 +152,10 @@ def run_paper(
     rows = strat.analyzers.live_exposure.get_analysis()["rows"]
     live = [held for when, held in rows if pd.Timestamp(when) >= live_start]
     result = dataclasses.replace(result, exposure=sum(live) / len(live) if live else 0.0)
-    decided = [o for o in strat.broker.orders if strat._roles.get(o.ref) in ("entry", "exit")]
+    decided = [o for o in strat.broker.orders if strat.order_role(o.ref) in ("entry", "exit")]
     early = sum(pd.Timestamp(bt.num2date(o.created.dt)) < live_start for o in decided)
     rss = strat.analyzers.live_exposure.get_analysis()["rss"]
     growth = None
     if len(rss) == 2 and rss[1][0] > rss[0][0]:
         growth = (rss[1][1] - rss[0][1]) / (rss[1][0] - rss[0][0])
-    return PaperResult(result, live_start, int(early), len(live), growth)
+    return PaperSession(result, live_start, int(early), len(live), growth)

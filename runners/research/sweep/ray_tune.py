@@ -91,7 +91,7 @@ def run_tune(
                 metric=METRIC,
                 mode="max",
                 scheduler=asha_scheduler(n_folds),
-                # The same seeded configurations as --engine local, in the same order.
+                # The same seeded configurations as the local engine, in the same order.
                 search_alg=BasicVariantGenerator(points_to_evaluate=configs, random_state=seed),
                 num_samples=len(configs),
                 max_concurrent_trials=max_concurrent,
@@ -104,7 +104,7 @@ def run_tune(
             ),
         )
         grid = tuner.fit()
-        records = [_record(result, n_folds) for result in grid]
+        records = [_record(grid[i], n_folds) for i in range(len(grid))]
     return sorted(records, key=lambda r: r.trial_id)
 
 

@@ -1,6 +1,6 @@
 """The hyperparameter search space of sweep.py: its default, its JSON form, validation, sampling.
 
-JSON form (``--space FILE.json``), one entry per parameter, each optional (missing ones keep the
+JSON form (a file given as ``space``), one entry per parameter, each optional (missing ones keep the
 default): a list is a choice among its values, a single number is fixed, and
 ``{"uniform": [lo, hi]}`` / ``{"loguniform": [lo, hi]}`` are continuous ranges (float
 parameters only). Attention heads are always drawn among the choices that divide ``hidden``.
@@ -18,7 +18,6 @@ import numpy as np
 from bt_attention_lstm.models.errors import ConfigError
 
 INT_PARAMS = ("hidden", "layers", "heads", "seq_len")
-FLOAT_PARAMS = ("dropout", "lr", "threshold")
 PARAMS = ("hidden", "layers", "heads", "dropout", "lr", "seq_len", "threshold")
 RANGES = ("uniform", "loguniform")
 # Allowed values: (low, high, whether high itself is allowed).
@@ -46,7 +45,7 @@ DEFAULT_SPACE: Space = {
 
 
 def describe(space: Space) -> str:
-    """One line per parameter, for --help and the terminal."""
+    """One line per parameter, for a help text and the terminal."""
     parts = []
     for name in PARAMS:
         spec = space[name]
@@ -120,7 +119,7 @@ def validate_space(raw: Any, where: str = "search space") -> Space:
 def load_space(path: str | None) -> Space:
     if path is None:
         return validate_space({})
-    where = f"--space {path}"
+    where = f"`space` {path}"
     try:
         raw = json.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
@@ -144,7 +143,7 @@ def _draw(spec: Any, rng: np.random.Generator) -> Any:
 def sample_configs(space: Space, n: int, seed: int) -> list[dict[str, Any]]:
     """``n`` configurations drawn with a seeded generator (the same seed gives the same list)."""
     if n < 1:
-        raise ConfigError(f"--trials must be >= 1, got {n}")
+        raise ConfigError(f"`trials` must be >= 1, got {n}")
     rng = np.random.default_rng(seed)
     configs = []
     for _ in range(n):

@@ -42,7 +42,7 @@ def bars_needed(train_bars: int, test_bars: int, gap: int) -> int:
 
 def _positive(name: str, value: int) -> None:
     if not isinstance(value, int) or value < 1:
-        raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+        raise ConfigError(f"`{name}` must be a positive integer, got {value!r}")
 
 
 def plan_folds(
@@ -60,13 +60,13 @@ def plan_folds(
     never overlap (``step >= test_bars``), so every out-of-sample bar is traded once; bars at
     the end that do not fill a whole test window are left out.
     """
-    _positive("--train-bars", train_bars)
-    _positive("--test-bars", test_bars)
+    _positive("train_bars", train_bars)
+    _positive("test_bars", test_bars)
     step = test_bars if step is None else step
-    _positive("--step", step)
+    _positive("step", step)
     if step < test_bars:
         raise ConfigError(
-            f"--step ({step}) must be >= --test-bars ({test_bars}): overlapping test windows "
+            f"`step`={step} must be >= `test_bars`={test_bars}: overlapping test windows "
             "would trade the same bars twice"
         )
     if gap < 0:
@@ -83,7 +83,7 @@ def plan_folds(
     if not plans:
         raise DataError(
             f"walk-forward needs at least {bars_needed(train_bars, test_bars, gap)} bars for one "
-            f"fold (--train-bars {train_bars} + a gap of {gap} bars (label horizon) + --test-bars "
-            f"{test_bars}); the data has {n_bars}"
+            f"fold (`train_bars`={train_bars} + a gap of {gap} bars (label horizon) + "
+            f"`test_bars`={test_bars}); the data has {n_bars}"
         )
     return plans

@@ -1,5 +1,5 @@
 """Writes a walk-forward report directory atomically: the backtest report files plus folds.csv
-(and the folds' models with --keep-models), all renamed into place at once."""
+(and the folds' models when they are kept), all renamed into place at once."""
 
 from __future__ import annotations
 

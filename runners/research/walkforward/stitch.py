@@ -15,7 +15,7 @@ import pandas as pd
 from bt_attention_lstm.models.errors import DataError
 from bt_attention_lstm.reports import compute_metrics
 from bt_attention_lstm.runners.research.reporting import period_block
-from bt_attention_lstm.runners.research.walkforward.fold import FoldOutcome, annualised_sharpe
+from bt_attention_lstm.runners.research.walkforward.fold import FoldOutcome
 
 FOLD_COLUMNS = (
     "fold",
@@ -131,7 +131,3 @@ def walkforward_metrics(
         "open_orders_at_end": stitched.open_orders,
     }
     return metrics
-
-
-def stitched_sharpe(stitched: StitchedResult, periods_per_year: float) -> float | None:
-    return annualised_sharpe(stitched.returns["strategy"], periods_per_year)

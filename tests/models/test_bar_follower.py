@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bt_attention_lstm.indicators.bar_follower import BarFollower
+from bt_attention_lstm.models.features.bar_follower import BarFollower
 from bt_attention_lstm.models.features.compute import feature_matrix
 from bt_attention_lstm.models.features.spec import FeatureSpec
 from tests.indicators.feature_parity import assert_rows_match, shipped_frames
