@@ -11,7 +11,6 @@ import torch
 
 from bt_attention_lstm.models.config import ModelConfig, TrainConfig
 from bt_attention_lstm.models.data import require_one_timeframe, timeframe_mismatch
-from bt_attention_lstm.models.data.bar_size import bar_size_mismatch, require_one_bar_size
 from bt_attention_lstm.models.data.synthetic import synthetic_market
 from bt_attention_lstm.models.device import resolve_device
 from bt_attention_lstm.models.errors import ConfigError, DataError
@@ -52,9 +51,7 @@ def test_config_errors_name_the_parameters_and_their_values():
         TrainConfig(lr=-1.0)
 
 
-def test_the_former_bar_size_names_are_the_timeframe_checks():
-    assert bar_size_mismatch is timeframe_mismatch
-    assert require_one_bar_size is require_one_timeframe
+def test_timeframe_mismatch_is_none_when_the_model_knows_no_other_timeframe():
     meta = {"training": {"timeframe": "1d"}}
     assert timeframe_mismatch(meta, "1d") is None
     assert timeframe_mismatch({}, "5min") is None  # an artifact that never recorded it
