@@ -54,12 +54,21 @@ _EXPORTS = {
     "WalkForwardConfig": "walkforward",
     "WalkForwardResult": "walkforward",
     "run_walkforward": "walkforward",
+    "WalkForwardPlan": "walkforward",
+    "plan_walkforward": "walkforward",
+    "execute_walkforward": "walkforward",
     "SweepConfig": "sweep",
     "SweepResult": "sweep",
     "run_sweep": "sweep",
+    "SweepPlan": "sweep",
+    "plan_sweep": "sweep",
+    "execute_sweep": "sweep",
     "PaperConfig": "paper",
     "PaperResult": "paper",
     "run_paper": "paper",
+    "PaperPlan": "paper",
+    "plan_paper": "paper",
+    "execute_paper": "paper",
 }
 __all__ = sorted([*_EXPORTS, "train"])
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
