@@ -29,7 +29,7 @@ from bt_attention_lstm.strategies.dropin_checks import (
     warn_user_sizer,
 )
 from bt_attention_lstm.strategies.execution.feed_book import FeedBook
-from bt_attention_lstm.strategies.execution.feed_roles import resolve_trade_datas
+from bt_attention_lstm.strategies.execution.feed_roles import feed_name, resolve_trade_datas
 from bt_attention_lstm.strategies.execution.order_manager import OrderManager
 from bt_attention_lstm.strategies.execution.trade_record import TradeRecord
 from bt_attention_lstm.strategies.live.decision_log import DecisionLog
@@ -332,7 +332,7 @@ class AttentionLSTMStrategy(Decisions, bt.Strategy):
         if self.decisions.active:
             signal = self.signals[data]
             probs = (float(signal.p_down[0]), float(signal.p_flat[0]), float(signal.p_up[0]))
-            self.decisions.decision(data.datetime.datetime(0), data._name or "data0",
+            self.decisions.decision(data.datetime.datetime(0), feed_name(data),
                                     self.live.gate.status(data), probs, action, reason,
                                     self.base_rate)
         self.live.save(self.orders, self.artifact.weights_sha256)

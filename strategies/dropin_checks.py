@@ -15,6 +15,7 @@ import pandas as pd
 
 from bt_attention_lstm.models.data import infer_timeframe, timeframe_mismatch
 from bt_attention_lstm.models.errors import DataError
+from bt_attention_lstm.strategies.execution.feed_roles import feed_name
 
 logger = logging.getLogger(__name__)
 
@@ -25,9 +26,6 @@ INACTIVE_WITH_USER_SIZER = (
     "max_position, sizing, target_vol, min_scale, the regime filter and the equal-risk split"
 )
 
-
-def feed_name(data: bt.DataBase) -> str:
-    return data._name or "data0"
 
 
 def feed_timeframe(data: bt.DataBase) -> str | None:

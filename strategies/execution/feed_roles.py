@@ -45,7 +45,9 @@ def is_context_copy(data: bt.DataBase, datas: Sequence[bt.DataBase]) -> bool:
     return _reshapes(data) and any(_same_file(data, d) and not _reshapes(d) for d in others)
 
 
-def _feed_name(data: bt.DataBase, index: int) -> str:
+def feed_name(data: bt.DataBase, index: int = 0) -> str:
+    """A feed's name as the user gave it (``adddata(..., name=)``), else backtrader's
+    ``data<index>``."""
     return data._name or f"data{index}"
 
 
@@ -61,7 +63,7 @@ def resolve_trade_datas(
         traded = []
         for i, d in enumerate(datas):
             if is_context_copy(d, datas):
-                logger.info("%s is a resampled or replayed copy: context only", _feed_name(d, i))
+                logger.info("%s is a resampled or replayed copy: context only", feed_name(d, i))
             else:
                 traded.append(d)
         return traded
@@ -75,7 +77,7 @@ def resolve_trade_datas(
 
 
 def _pick(datas: Sequence[bt.DataBase], item: Any) -> bt.DataBase:
-    names = [_feed_name(d, i) for i, d in enumerate(datas)]
+    names = [feed_name(d, i) for i, d in enumerate(datas)]
     if isinstance(item, bool):
         raise ConfigError(f"trade_datas: {item!r} is not a feed name or index")
     if isinstance(item, int):

@@ -33,6 +33,7 @@ from bt_attention_lstm.strategies.execution.feed_book import (
     FillTally,
     LastExit,
 )
+from bt_attention_lstm.strategies.execution.feed_roles import feed_name
 from bt_attention_lstm.strategies.execution.order_registry import (
     OrderHost,
     OrderRegistry,
@@ -60,7 +61,7 @@ class OrderManager:
         self.protection = Protection(host, self.registry, risk, atr)
         self.events = events
         self.books: dict[bt.DataBase, FeedBook] = {
-            d: FeedBook(d, d._name or f"data{i}") for i, d in enumerate(datas)
+            d: FeedBook(d, feed_name(d, i)) for i, d in enumerate(datas)
         }
         self.trades: list[TradeRecord] = []  # closed trades, in the order they closed
 
@@ -240,7 +241,7 @@ class OrderManager:
         record = book.open_trade
         if record is None:
             record = book.open_trade = TradeRecord(
-                data=book.data._name or "data0",
+                data=feed_name(book.data),
                 side="long" if delta > 0 else "short",
                 size=0.0,
                 entry_time=bt.num2date(order.executed.dt),

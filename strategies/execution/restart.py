@@ -37,6 +37,7 @@ from bt_attention_lstm.strategies.execution.feed_book import (
     LastExit,
     ProtectLevels,
 )
+from bt_attention_lstm.strategies.execution.feed_roles import feed_name
 from bt_attention_lstm.strategies.execution.order_manager import OrderManager
 from bt_attention_lstm.strategies.execution.trade_record import TradeRecord
 
@@ -247,7 +248,7 @@ def _existing_position(manager: OrderManager, book: FeedBook, extra: float, pric
     data = book.data
     if record is None:
         book.open_trade = TradeRecord(
-            data=data._name or "data0", side="long" if extra > 0 else "short", size=abs(extra),
+            data=feed_name(data), side="long" if extra > 0 else "short", size=abs(extra),
             entry_time=data.datetime.datetime(0), entry_price=price,
         )
         book.exits = FillTally()

@@ -18,6 +18,8 @@ from collections.abc import Iterable
 
 import backtrader as bt
 
+from bt_attention_lstm.strategies.execution.feed_roles import feed_name
+
 logger = logging.getLogger(__name__)
 
 # Bars beyond the model's minperiod for TA-Lib's smoothed features (Wilder's RSI/ATR/ADX, EMAs)
@@ -58,7 +60,7 @@ class FeedGate:
         name = data._getstatusname(status)
         previous = self._status[data]
         self._status[data] = name
-        feed = data._name or "data0"
+        feed = feed_name(data)
         if name == "LIVE":
             logger.info("%s: feed LIVE after %d bars: orders enabled", feed, len(data))
             self._check_history(data)
@@ -77,7 +79,7 @@ class FeedGate:
                 "%s: only %d bars of history before LIVE; the model needs %d to warm up and "
                 "about %d more for its smoothed features to settle: early live probabilities "
                 "can differ from a backtest's (backfill at least %d bars)",
-                data._name or "data0",
+                feed_name(data),
                 len(data),
                 self.warmup_bars,
                 WARMUP_MARGIN,
