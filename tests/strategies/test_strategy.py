@@ -89,12 +89,19 @@ def test_no_order_below_threshold(signal_artifact: Callable[..., Artifact]) -> N
     assert strong.n_orders > 0  # the same model trades once the threshold allows it
 
 
-def test_size_rises_with_confidence(signal_artifact: Callable[..., Artifact]) -> None:
+def test_size_follows_the_confidence_scale(signal_artifact: Callable[..., Artifact]) -> None:
+    """confidence sizing: fraction = 0.95 x (0.25 + 0.75 x (edge - threshold) / (1 - threshold))
+    of equity at the decision bar's close (threshold 0.2), so the size rises with confidence."""
     df = crafted_market(wiggle(120))
     sizes = []
     for p_up in (0.3, 0.5, 0.9):
         artifact = signal_artifact(0.05, p_up)
-        sizes.append(first_trade(run_cerebro(df, artifact, QUIET, NO_COSTS))["size"])
+        trade = first_trade(run_cerebro(df, artifact, QUIET, NO_COSTS))
+        decided = df.index.get_loc(pd.Timestamp(trade.entry_time)) - 1
+        edge = p_up - 0.05
+        fraction = 0.95 * (0.25 + 0.75 * (edge - 0.2) / 0.8)
+        assert trade["size"] == np.floor(fraction * 100_000.0 / df["close"].iloc[decided])
+        sizes.append(trade["size"])
     assert sizes[0] < sizes[1] < sizes[2]
 
 
@@ -172,13 +179,26 @@ def test_run_modes_agree_and_orders_stay_clean(tiny_artifact, names) -> None:  #
         assert {t[0] for t in trades} == {"nvda", "yhoo"}  # both feeds traded
 
 
-def test_single_feed_needs_no_configuration(tiny_artifact) -> None:  # type: ignore[no-untyped-def]
+def test_a_users_own_feed_trades_as_the_engine_does(tiny_artifact) -> None:  # type: ignore[no-untyped-def]
+    """One param (model_path) on backtrader's own Yahoo feed gives the trades and final value of
+    the engine's run on the same bars: nothing else needs configuring."""
+    from bt_attention_lstm.models.data import load_ohlcv
+
+    path = DATA_DIR / "yhoo-1996-2014.txt"
     cerebro = bt.Cerebro()
-    cerebro.adddata(bt.feeds.YahooFinanceCSVData(dataname=str(DATA_DIR / "yhoo-1996-2014.txt")))
+    cerebro.adddata(bt.feeds.YahooFinanceCSVData(dataname=str(path)))
+    cerebro.broker.setcash(100_000.0)
+    cerebro.broker.setcommission(commission=0.001)
+    cerebro.broker.set_slippage_perc(0.0005)
     cerebro.addstrategy(AttentionLSTMStrategy, model_path=str(tiny_artifact))
     strat = cerebro.run()[0]
-    assert strat.bars_seen > 4000
-    assert isinstance(load_artifact(tiny_artifact), Artifact)
+    engine = run_cerebro(load_ohlcv(path), load_artifact(tiny_artifact), {}, BrokerConfig())
+    assert len(strat.trades) == len(engine.trades) > 0
+    # backtrader's Yahoo feed stamps a daily bar at the session's end, the engine at midnight
+    assert [(pd.Timestamp(t.entry_time).date(), t.size, t.exit_reason) for t in strat.trades] == [
+        (pd.Timestamp(r.entry_time).date(), r.size, r.exit_reason)
+        for r in engine.trades.itertuples()]
+    assert cerebro.broker.getvalue() == pytest.approx(engine.final_value, rel=1e-9)
 
 
 def test_engine_feed_knows_the_bar_size(orcl_df) -> None:  # type: ignore[no-untyped-def]
