@@ -36,8 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("design", "small"),
         default="design",
         help="design: train.py's default architecture (LSTM 128 x 2, 20-bar windows); small: the "
-        "model backtest.py and evaluate.py train when no --model is given (hidden 16, 1 layer, "
-        "10-bar windows)",
+        "model backtest.py and evaluate.py train when no --model is given "
+        "(runners/research/default_model.py: hidden 16, 1 layer, 20-bar windows)",
     )
     p.add_argument(
         "--ensemble",
