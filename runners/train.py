@@ -33,7 +33,7 @@ def main() -> int:
     out = prepare_out_dir(args.out, force=args.force, command="train")  # before the other flags
     config = train_run_config(args, out)
     from bt_attention_lstm.runners.cli.train_text import plan_line, print_trained
-    from bt_attention_lstm.runners.research.train import execute_training, plan_training
+    from bt_attention_lstm.runners.research.training import execute_training, plan_training
 
     plan = plan_training(config)
     announce(plan.out)

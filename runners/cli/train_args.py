@@ -16,7 +16,7 @@ from bt_attention_lstm.runners.cli.outputs import out_help
 from bt_attention_lstm.runners.cli.training_args import add_training_args, configs_from_args
 
 if TYPE_CHECKING:
-    from bt_attention_lstm.runners.research.train import TrainRunConfig
+    from bt_attention_lstm.runners.research.training import TrainRunConfig
 
 
 def build_parser(description: str) -> argparse.ArgumentParser:
@@ -50,7 +50,7 @@ def build_parser(description: str) -> argparse.ArgumentParser:
 def train_run_config(args: argparse.Namespace, out: Path | None = None) -> TrainRunConfig:
     """The TrainRunConfig of the parsed flags; ``out``: the checked --out (or run folder)."""
     from bt_attention_lstm.models.features.spec import FeatureSpec
-    from bt_attention_lstm.runners.research.train import TrainRunConfig
+    from bt_attention_lstm.runners.research.training import TrainRunConfig
 
     model_config, config = configs_from_args(args, FeatureSpec().n_features)
     return TrainRunConfig(

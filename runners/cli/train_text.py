@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from bt_attention_lstm.models.config import ModelConfig, TrainConfig
     from bt_attention_lstm.models.training.classifier import TrainingResult
     from bt_attention_lstm.models.training.position import PositionTrainingResult
-    from bt_attention_lstm.runners.research.train import TrainResult
+    from bt_attention_lstm.runners.research.training import TrainResult
 
 
 def fold_table_lines(result: TrainingResult | PositionTrainingResult) -> list[str]:

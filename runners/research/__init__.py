@@ -25,11 +25,6 @@ Names are exported lazily: importing this package imports neither torch nor back
 
 from bt_attention_lstm.models.lazy_exports import lazy_exports
 
-# ``train`` is both a module and its function: importing the (light) module here binds the
-# package's ``train`` to the function for good (the import system binds a submodule's name only
-# when it first loads it).
-from bt_attention_lstm.runners.research.train import train as train
-
 _EXPORTS = {
     "BacktestConfig": "backtest",
     "BacktestPlan": "backtest",
@@ -37,11 +32,12 @@ _EXPORTS = {
     "execute_backtest": "backtest",
     "plan_backtest": "backtest",
     "run_backtest": "backtest",
-    "TrainRunConfig": "train",
-    "TrainingPlan": "train",
-    "TrainResult": "train",
-    "execute_training": "train",
-    "plan_training": "train",
+    "train": "training",
+    "TrainRunConfig": "training",
+    "TrainingPlan": "training",
+    "TrainResult": "training",
+    "execute_training": "training",
+    "plan_training": "training",
     "BrokerConfig": "cerebro",
     "CerebroRun": "cerebro",
     "run_cerebro": "cerebro",
@@ -70,5 +66,5 @@ _EXPORTS = {
     "plan_paper": "paper",
     "execute_paper": "paper",
 }
-__all__ = sorted([*_EXPORTS, "train"])
+__all__ = sorted(_EXPORTS)
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
