@@ -35,6 +35,7 @@ from bt_attention_lstm.strategies.execution.trade_record import TradeRecord
 from bt_attention_lstm.strategies.live.decision_log import DecisionLog
 from bt_attention_lstm.strategies.live.session import LiveSession
 from bt_attention_lstm.strategies.sizing import ConfidenceSizer
+from bt_attention_lstm.strategies.trailing_rank import TrailingRank
 
 logger = logging.getLogger(__name__)
 
@@ -190,6 +191,9 @@ class AttentionLSTMStrategy(Decisions, bt.Strategy):
         self.trade_datas: list[bt.DataBase] = resolve_trade_datas(self.datas, self.p.trade_datas)
         self.features: dict[bt.DataBase, FeatureVector] = {}
         self.signals: dict[bt.DataBase, ModelSignal] = {}
+        self.regime_ranks = {
+            data: TrailingRank(self.config.sizing.regime_lookback) for data in self.trade_datas
+        }
         # backtrader's metaclass takes the indicators' params as keywords (their __init__ does not)
         new_features: Callable[..., FeatureVector] = FeatureVector
         new_signal: Callable[..., ModelSignal] = ModelSignal

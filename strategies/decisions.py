@@ -14,7 +14,6 @@ import math
 from typing import TYPE_CHECKING, Any
 
 import backtrader as bt
-import numpy as np
 
 from bt_attention_lstm.strategies.execution.feed_book import EPS
 from bt_attention_lstm.strategies.execution.order_manager import PROTECTIVE_REASONS
@@ -25,6 +24,7 @@ from bt_attention_lstm.strategies.sizing import (
     needs_rebalance,
     vol_target_weight,
 )
+from bt_attention_lstm.strategies.trailing_rank import TrailingRank
 
 if TYPE_CHECKING:
     from bt_attention_lstm.indicators.feature_vector import FeatureVector
@@ -42,6 +42,7 @@ class Decisions:
     artifact: Artifact
     features: dict[bt.DataBase, FeatureVector]
     signals: dict[bt.DataBase, ModelSignal]
+    regime_ranks: dict[bt.DataBase, TrailingRank]
     trade_datas: list[bt.DataBase]
     base_rate: float
     abstaining: list[str]
@@ -56,17 +57,18 @@ class Decisions:
         return float(per_bar * math.sqrt(self.config.sizing.periods_per_year))
 
     def regime_scale(self, data: bt.DataBase) -> float:
-        """``regime_scale`` when volatility is in its top quantile, else 1."""
+        """``regime_scale`` when volatility is in its top quantile of the last
+        ``regime_lookback`` bars (this one included), else 1."""
         sizing = self.config.sizing
         if not sizing.regime_filter:
             return 1.0
         vol_line = self.features[data].realized_vol_20
-        # Size by the data's length: in runonce mode a line's len() is the whole preloaded array.
-        history = np.asarray(vol_line.get(size=min(len(data), sizing.regime_lookback)))
-        history = history[np.isfinite(history)]
-        if history.size < VOL_HISTORY_MIN:
+        ranks = self.regime_ranks[data]
+        # the data's length counts its bars (in runonce mode a line's len() is the whole array)
+        ranks.catch_up(len(data), lambda ago: vol_line[-ago])
+        if ranks.finite < VOL_HISTORY_MIN:
             return 1.0
-        rank = float(np.mean(history <= vol_line[0]))
+        rank = ranks.share_at_or_below(float(vol_line[0]))
         return sizing.regime_scale if rank >= sizing.regime_quantile else 1.0
 
     def risk_share(self, data: bt.DataBase) -> float:

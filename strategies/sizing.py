@@ -12,7 +12,6 @@ import math
 from dataclasses import dataclass
 
 import backtrader as bt
-import numpy as np
 
 from bt_attention_lstm.models.portfolio.vol_targeting import TARGET_VOL, VolTarget
 
@@ -61,7 +60,7 @@ def vol_target_weight(
     rule = VolTarget(target_vol=target_vol, max_leverage=max_leverage * max(0.0, share),
                      periods_per_year=periods_per_year)
     scaled = edge * max(0.0, min(1.0, risk_scale))
-    return float(rule.weights(np.array([scaled]), np.array([sigma]))[0])
+    return rule.weight(scaled, sigma)
 
 
 def needs_rebalance(target: float, current: float, band: float) -> bool:

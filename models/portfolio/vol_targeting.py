@@ -62,6 +62,17 @@ class VolTarget:
         scale[~np.isfinite(sig)] = np.nan
         return np.clip(pos * scale, -self.max_leverage, self.max_leverage)
 
+    def weight(self, position: float, sigma: float) -> float:
+        """``weights`` for one bar, in plain floats: the same operations in the same order (so
+        the same result to the bit), without a strategy's per-bar array allocations."""
+        sig = float(sigma) * math.sqrt(self.periods_per_year)
+        if not math.isfinite(sig):
+            return math.nan
+        w = float(position) * (self.target_vol / sig if sig > 0 else 0.0)
+        if math.isnan(w):
+            return w
+        return min(max(w, -self.max_leverage), self.max_leverage)
+
 
 def captured_returns(
     weights: np.ndarray, close: np.ndarray, cost: float = 0.0

@@ -1,0 +1,62 @@
+"""TrailingRank: where a line's latest reading ranks among its last ``lookback`` readings.
+
+The regime filter asks it every bar. Re-reading the window each bar costs O(lookback) array work
+a bar; this keeps the window's finite readings in a sorted list instead, so a bar costs one
+insertion and one removal (O(log n) search, a short memmove), and the rank is a bisection. It
+equals ``mean(window[isfinite(window)] <= latest)`` to the bit.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections import deque
+from collections.abc import Callable
+
+
+class TrailingRank:
+    """The last ``lookback`` readings of one line (its own bar counting), and their finite
+    values sorted."""
+
+    def __init__(self, lookback: int) -> None:
+        if lookback < 1:
+            raise ValueError(f"`lookback` must be >= 1, got {lookback}")
+        self.lookback = lookback
+        self._window: deque[float] = deque()
+        self._sorted: list[float] = []
+        self._bars = 0  # bars of the feed already in the window
+
+    @property
+    def finite(self) -> int:
+        """Finite readings in the window."""
+        return len(self._sorted)
+
+    def catch_up(self, bars: int, reading: Callable[[int], float]) -> None:
+        """Bring the window to the feed's ``bars``-th bar; ``reading(ago)`` is the line's value
+        ``ago`` bars before the latest (0: the latest), as ``line[-ago]``."""
+        new = bars - self._bars
+        if new < 0:
+            raise ValueError(f"the feed went back from bar {self._bars} to bar {bars}")
+        if new >= self.lookback:  # nothing of the old window survives: read afresh
+            self._window.clear()
+            self._sorted.clear()
+            new = min(bars, self.lookback)
+        for ago in range(new - 1, -1, -1):
+            self._push(float(reading(ago)))
+        self._bars = bars
+
+    def share_at_or_below(self, value: float) -> float:
+        """Share of the window's finite readings <= ``value`` (0 for a NaN value or an empty
+        window)."""
+        if not self._sorted or math.isnan(value):
+            return 0.0
+        return bisect.bisect_right(self._sorted, value) / len(self._sorted)
+
+    def _push(self, value: float) -> None:
+        self._window.append(value)
+        if math.isfinite(value):
+            bisect.insort(self._sorted, value)
+        if len(self._window) > self.lookback:
+            old = self._window.popleft()
+            if math.isfinite(old):
+                del self._sorted[bisect.bisect_left(self._sorted, old)]
