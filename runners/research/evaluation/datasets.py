@@ -18,7 +18,7 @@ from bt_attention_lstm.models.errors import DataError
 logger = logging.getLogger(__name__)
 
 SYNTHETIC_PREFIX = "synthetic:"
-# The markets of issue 10's "Done when" list, with their sizes and seeds fixed here.
+# The built-in markets evaluate names, with their sizes and seeds fixed here.
 RANDOM_WALK_BARS = 4000
 SYNTHETIC_NAMES = (
     "synthetic:default (synthetic_market(4000, seed=7))",
