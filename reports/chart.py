@@ -34,8 +34,8 @@ def plot_backtest(
 ) -> None:
     """Write a PNG of four stacked panels sharing the time axis.
 
-    1. price, with entries (^ green long, v red short) and exits (x) from `trades`
-       (columns entry_time, exit_time, side, entry_price, exit_price);
+    1. price, with entries (^ green long, v red short) and exits (x) at the times of `trades`
+       (columns entry_time, exit_time, side, entry_price, exit_price), on the price line;
     2. the model's edge (p_up - p_down beyond its base rate, what the strategy trades) with
        the +/- `threshold` entry lines;
     3. `equity` and `benchmark_equity` as growth of 1 (e.g. ``(1 + returns).cumprod()``);
@@ -67,6 +67,13 @@ def concise_dates(ax: Axes) -> None:
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
 
 
+def price_at(price: pd.Series, times: pd.Series) -> np.ndarray:
+    """The plotted price at (or last before) each of ``times``. A trade's entry and exit prices
+    in trades.csv are averages over the fills that built and reduced it (what its PnL needs),
+    which can lie far from the price on the day it began or ended: the markers mark when."""
+    return price.astype(float).asof(pd.DatetimeIndex(pd.to_datetime(times))).to_numpy()
+
+
 def price_panel(ax: Axes, price: pd.Series, trades: pd.DataFrame) -> None:
     """Price, with entries (^ long, v short) and exits (x) from ``trades``."""
     ax.plot(price.index, price.to_numpy(dtype=float), color="black", linewidth=0.8, label="price")
@@ -81,7 +88,7 @@ def price_panel(ax: Axes, price: pd.Series, trades: pd.DataFrame) -> None:
                 rows = trades[mask]
                 ax.scatter(
                     pd.to_datetime(rows["entry_time"]),
-                    rows["entry_price"].astype(float),
+                    price_at(price, rows["entry_time"]),
                     marker=marker,
                     color=color,
                     s=50,
@@ -92,7 +99,7 @@ def price_panel(ax: Axes, price: pd.Series, trades: pd.DataFrame) -> None:
         if len(closed):
             ax.scatter(
                 pd.to_datetime(closed["exit_time"]),
-                closed["exit_price"].astype(float),
+                price_at(price, closed["exit_time"]),
                 marker="x",
                 color="tab:blue",
                 s=40,
