@@ -5,6 +5,7 @@ costs), per stock and for the equal-weight portfolio.
     python docs/probes/panel_study.py                      # trained to 2012-12-31, 2013-2022
     python docs/probes/panel_study.py --holdout KO         # KO left out of training
     python docs/probes/panel_study.py --seeds 7 8 9        # one model per seed
+    python docs/probes/panel_study.py --train-end 2002-12-31 --test-end 2012-12-31
 
 Everything comes from the package: the shipped wide close-only file (``models.datasets``),
 the default model's architecture and training configuration
@@ -38,12 +39,15 @@ PANEL = "us-stocks-close-1990-2022.csv"
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--train-end", default="2012-12-31")
+    p.add_argument("--test-end", default=None, help="last day traded (default: the file's last)")
     p.add_argument("--holdout", action="append", default=[], help="symbol left out of training")
     p.add_argument("--seeds", type=int, nargs="+", default=[DEFAULT_TRAIN_CONFIG.seed])
     p.add_argument("--cost-bps", type=float, default=10.0)
     p.add_argument("--allow-short", action="store_true")
     args = p.parse_args()
     frames = load_price_panel(sample_path(PANEL))
+    if args.test_end is not None:
+        frames = {sym: df.loc[: pd.Timestamp(args.test_end)] for sym, df in frames.items()}
     end = pd.Timestamp(args.train_end)
     start = end + pd.Timedelta(days=1)
     train = [df.loc[:end] for sym, df in frames.items() if sym not in args.holdout]
