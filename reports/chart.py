@@ -71,7 +71,13 @@ def price_at(price: pd.Series, times: pd.Series) -> np.ndarray:
     """The plotted price at (or last before) each of ``times``. A trade's entry and exit prices
     in trades.csv are averages over the fills that built and reduced it (what its PnL needs),
     which can lie far from the price on the day it began or ended: the markers mark when."""
-    return price.astype(float).asof(pd.DatetimeIndex(pd.to_datetime(times))).to_numpy()
+    when = pd.DatetimeIndex(pd.to_datetime(times))
+    zone = getattr(price.index, "tz", None)
+    if zone is not None and when.tz is None:
+        when = when.tz_localize(zone)  # backtrader's times are naive
+    elif zone is None and when.tz is not None:
+        when = when.tz_convert(None)
+    return price.astype(float).asof(when).to_numpy()
 
 
 def price_panel(ax: Axes, price: pd.Series, trades: pd.DataFrame) -> None:

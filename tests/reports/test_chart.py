@@ -31,3 +31,10 @@ def test_price_at_takes_the_last_bar_at_or_before_each_time() -> None:
     price = pd.Series([1.0, 2.0, 3.0], index=index)
     times = pd.Series([index[0], index[1] + pd.Timedelta(hours=23, minutes=59), index[2]])
     np.testing.assert_array_equal(price_at(price, times), [1.0, 2.0, 3.0])
+
+
+def test_price_at_reads_naive_trade_times_against_a_zoned_price_index() -> None:
+    index = pd.date_range("2020-01-01", periods=3, freq="D", tz="America/New_York")
+    price = pd.Series([1.0, 2.0, 3.0], index=index)
+    times = pd.Series([pd.Timestamp("2020-01-02"), pd.Timestamp("2020-01-03")])
+    np.testing.assert_array_equal(price_at(price, times), [2.0, 3.0])
