@@ -20,7 +20,9 @@ costs averaged across symbols date by date, then the Sharpe: the "diversified" S
 authors' code), and the outer fold is scored once, beside the simple rules
 (``models.portfolio.trading_rules``) on the same bars and costs. The final model trains on every
 window
-for the median chosen epoch count; an ensemble's members average their positions.
+for the median chosen epoch count; one that earns no positive Sharpe on its own training bars
+has not fitted (too few epochs to leave its random start) and is trained again from another
+seed. An ensemble's members average their positions.
 """
 
 from __future__ import annotations
@@ -69,6 +71,11 @@ from bt_attention_lstm.models.training.nested_cv import MODEL_NAME, inner_split,
 from bt_attention_lstm.models.training.windows import WindowBatches
 
 logger = logging.getLogger(__name__)
+
+# A final network that earns no positive Sharpe on its own training bars is trained again from
+# another seed, at most this many times in all (``PositionTrainer._final_member``).
+FINAL_ATTEMPTS = 3
+RETRY_SEED_STRIDE = 100  # attempt a of a final fit uses its seed + a * stride
 
 
 
@@ -218,6 +225,7 @@ class PositionTrainingResult:
     final_epochs: int
     calibrations: list[VectorScaling] = field(default_factory=list)
     history: list[HistoryRow] = field(default_factory=list)
+    training_sharpe: list[float] = field(default_factory=list)  # per member, on its own bars
 
     def __post_init__(self) -> None:
         if not self.calibrations:
@@ -353,17 +361,54 @@ class PositionTrainer:
             ends = samples.ends
             scaler = FeatureScaler.fit(samples.features[samples.covered_rows(ends)])
             scaled = scaler.transform(samples.features)
-            members = []
+            members, fitted = [], []
             for m in range(self.config.ensemble):
                 name = "final" if self.config.ensemble == 1 else f"final member {m + 1}"
                 seed = self.config.seed + FINAL_SEED_OFFSET + m * MEMBER_SEED_STRIDE
-                model = self._new_model(seed)
-                optimizer = self._optimizer(model)
-                rng = np.random.default_rng(seed)
-                for _ in tqdm(range(epochs), desc=name, disable=not self.progress):
-                    self._train_epoch(model, optimizer, scaled, samples, targets, ends, rng, name)
-                members.append(model.cpu().eval())
-        return PositionTrainingResult(members, scaler, report, epochs, history=report.history)
+                model, sharpe = self._final_member(
+                    scaled, samples, targets, ends, epochs, seed, name
+                )
+                members.append(model)
+                fitted.append(sharpe)
+        return PositionTrainingResult(members, scaler, report, epochs, history=report.history,
+                                      training_sharpe=fitted)
+
+    def _final_member(
+        self, scaled: np.ndarray, samples: WindowSamples, targets: PanelTargets,
+        ends: np.ndarray, epochs: int, seed: int, name: str,
+    ) -> tuple[AttentionLSTM, float]:
+        """(a final network trained on every window for ``epochs``, its Sharpe on those windows).
+
+        A network trained to maximise the Sharpe ratio that does not earn a positive one on its
+        own training bars has failed to fit: the folds chose so few epochs (often one, about ten
+        optimiser steps) that its positions are still its random start's, and their sign is a
+        coin toss. It is trained again from another seed, at most ``FINAL_ATTEMPTS`` times; the
+        attempt that fits best is kept, with a warning when none fits.
+        """
+        best: tuple[AttentionLSTM, float] | None = None
+        for attempt in range(FINAL_ATTEMPTS):
+            attempt_seed = seed + attempt * RETRY_SEED_STRIDE
+            model = self._new_model(attempt_seed)
+            optimizer = self._optimizer(model)
+            rng = np.random.default_rng(attempt_seed)
+            for _ in tqdm(range(epochs), desc=name, disable=not self.progress):
+                self._train_epoch(model, optimizer, scaled, samples, targets, ends, rng, name)
+            sharpe = self._score(ends, self._positions(model, scaled, samples, ends), targets,
+                                 samples.bar_times)
+            if best is None or sharpe > best[1]:
+                best = (model.cpu().eval(), sharpe)
+            if sharpe > 0:
+                break
+            logger.warning(
+                "%s: the network trained for %d epoch(s) from seed %d earns a Sharpe of %.2f on "
+                "its own training bars: it did not fit%s", name, epochs, attempt_seed, sharpe,
+                "; training it again from another seed" if attempt + 1 < FINAL_ATTEMPTS else "",
+            )
+        assert best is not None  # FINAL_ATTEMPTS >= 1
+        if not best[1] > 0:
+            logger.warning("%s: no attempt fitted its training bars; keeping the best (Sharpe "
+                           "%.2f): its positions are close to a random network's", name, best[1])
+        return best
 
     # -- nested CV --------------------------------------------------------------------------
     def _cross_validate(self, samples: WindowSamples, targets: PanelTargets) -> PositionCVReport:
