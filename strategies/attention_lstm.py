@@ -146,9 +146,10 @@ class AttentionLSTMStrategy(Decisions, bt.Strategy):
     Live feeds (``islive()``): orders only on bars the feed reports LIVE, never on DELAYED
     backfill or after CONNBROKEN/DISCONNECTED until LIVE again; features and the model warm up
     on backfill. Every broker order event (partial fills, rejections, margin, cancels,
-    expiries) is handled: see ``strategies.execution.order_manager``; a partial fill of an exit
-    or a reduction places the stop for the units it has left in the same notification, so the
-    broker never holds fewer stop units than the position. ``replaydata`` is refused.
+    expiries) is handled: see ``strategies.execution.order_manager``; a partial fill of an exit,
+    a reduction or a take-profit places the stop for the units it has left in the same
+    notification, so the broker never holds fewer stop units than the position. ``replaydata``
+    is refused.
 
     Restart (``state_path``): on each feed's first tradable bar the state file is settled
     against the broker's account by one rule: the broker is the truth for positions and open

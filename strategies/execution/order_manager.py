@@ -181,6 +181,8 @@ class OrderManager:
             self._guard_rest(book, order)
         if role == "guard" and abs(order.executed.size) >= EPS:
             self._guard_fired(book, order)
+        if role == "protective" and abs(order.executed.size) >= EPS:
+            self._protective_filled(book, order)
         if order.status == order.Partial:
             return
         if role == "entry":
@@ -211,6 +213,22 @@ class OrderManager:
             self.registry.cancel(self.host, [closing])
         if guards and not book.flat:
             self.protection.adopt_group(book, guards)
+
+    def _protective_filled(self, book: FeedBook, order: bt.Order) -> None:
+        """A protective order filled, in whole or in part. A take-profit with units left to sell
+        gets stops for them (the broker's OCO took its group's stops away on the first part).
+        A stop or trailing stop cancels what is left of its group: once a take-profit has
+        filled in part, its new stops are no longer in the broker's OCO list with it, so the
+        broker would let both sell."""
+        if book.flat:
+            return
+        if self.registry.reason(order.ref) == "take-profit":
+            if order.alive():
+                rest = min(abs(order.executed.remsize), abs(book.owned))
+                self.protection.guard_take_profit_rest(book, order.ref, rest, book.owned > 0)
+            return
+        group = self.registry.group_of.get(order.ref, [])
+        self.registry.cancel(self.host, [o for o in group if o.ref != order.ref and o.alive()])
 
     def _count_fill(self, book: FeedBook, order: bt.Order, role: str) -> None:
         """Apply the part of ``order`` executed since its last notification."""

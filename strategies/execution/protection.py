@@ -6,7 +6,8 @@ those units keep a *guard*: the stop (and the trailing stop) for exactly the uni
 order has not sold yet, in one OCO with it. Whichever fills first cancels the other (so a gap
 through the stop never sells twice), and after each partial fill of the closing order the guard
 is placed again for what it has left, in the same order notification: the broker never holds
-fewer stop units than the position.
+fewer stop units than the position. A take-profit that fills in part gets the same: the broker's
+OCO cancels its group's stops on the first part, so stops for what it has left join its group.
 """
 
 from __future__ import annotations
@@ -115,6 +116,23 @@ class Protection:
         book.protective = book.alive_protective() + group
         logger.debug("%s: protective orders for %s: %s", book.name, qty,
                      [(self.registry.reason(o.ref), o.created.price) for o in group])
+
+    def guard_take_profit_rest(self, book: FeedBook, ref: int, rest: float, long: bool) -> None:
+        """The take-profit ``ref`` filled in part, and the broker's OCO cancelled its group's
+        stops on that fill: stops for the ``rest`` it has yet to sell join its group, in one OCO
+        with it. A trailing stop goes on from where the group's last one stood."""
+        group = self.registry.group_of.get(ref)
+        if group is None or book.levels is None or rest < EPS:
+            return
+        take_profit = next(o for o in group if o.ref == ref)
+        trail_stop = next((o.created.price for o in group if o.exectype == bt.Order.StopTrail),
+                          None) or self.trail_level(book)
+        stops = self._stop_orders(book, rest, long, trail_stop, "protective", take_profit)
+        group[:] = [o for o in group if o.alive() or o.ref == ref] + stops
+        self.registry.group_of.update((o.ref, group) for o in stops)
+        book.protective = book.alive_protective() + stops
+        logger.debug("%s: take-profit %d filled in part: stops for its %s units left", book.name,
+                     ref, rest)
 
     def adopt_group(self, book: FeedBook, group: list[bt.Order]) -> None:
         """Orders already at the broker (a guard that fired, orders of a previous session)

@@ -169,3 +169,52 @@ def test_an_intraday_feeds_nights_are_not_gaps_but_missing_bars_are(
         cerebro.run()
     (gap,) = _gap_warnings(caplog)
     assert "13 bar spacings" in gap
+
+
+class _TakeProfitAudit(_StopAudit):
+    """Also counts the take-profits that filled in part."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.partial_take_profits = 0
+        self.lowest_position = 0.0
+
+    def next(self) -> None:
+        # long only: a take-profit and a stop that both sold the same units would go short
+        self.lowest_position = min(self.lowest_position, self.getposition(self.datas[0]).size)
+        super().next()
+
+    def notify_order(self, order: bt.Order) -> None:
+        if (order.status == order.Partial and order.exectype == bt.Order.Limit
+                and self.order_role(order.ref) == "protective"):
+            self.partial_take_profits += 1
+        super().notify_order(order)
+
+
+def _limits_in_parts(order: bt.Order, price: float, ago: int) -> float:
+    """A backtrader filler: limit orders fill at most 200 units a bar (a thin book at the
+    level), market and stop orders in full."""
+    rest = abs(order.executed.remsize)
+    return min(rest, 200.0) if order.exectype == bt.Order.Limit else rest
+
+
+def test_a_take_profit_filled_in_part_leaves_its_rest_under_a_stop(tmp_path: Path) -> None:
+    # The broker's OCO cancels a group's stop on the take-profit's first part; what the
+    # take-profit has still to sell must get a stop at once, in one OCO with it.
+    df = load_ohlcv(sample_path("yhoo-1996-2014.txt")).loc["2005":"2013"]
+    broker = PaperBroker()
+    broker.set_filler(_limits_in_parts)
+    cerebro, _ = live_cerebro(df, varied_signal_artifact(tmp_path / "model"), backfill=100,
+                              broker=broker, strategy=_TakeProfitAudit, take_profit=0.03)
+    strat = cerebro.run()[0]
+    assert strat.partial_take_profits >= 10, "take-profits should fill in several parts"
+    assert strat.short_bars == 0, "bars began with a stop smaller than the position"
+    assert strat.lowest_position == 0.0, "units were sold twice"
+    data = strat.datas[0]
+    held = cerebro.broker.getposition(data).size
+    assert strat.owned(data) == held
+    if held:
+        assert protected_units(strat, data) == pytest.approx(abs(held))
+    ta = strat.analyzers.ta.get_analysis()
+    closed = [t for t in strat.trades if t.exit_reason != "open"]
+    assert len(closed) == ta.total.closed

@@ -88,12 +88,13 @@ def regime_path(n_calm: int = 430, n_wild: int = 170, calm: float = 0.005, wild:
 
 
 def covered_units(strat: AttentionLSTMStrategy, data: bt.DataBase) -> float:
-    """Units the broker's live orders would close: every group has a Stop (stop_loss is set
-    in these tests); a trailing stop or take-profit that fired in part (its siblings are then
-    cancelled) covers what it has left."""
+    """Units the broker's live stops would close: every group has a Stop (stop_loss is set
+    in these tests); a trailing stop that fired in part (its siblings are then cancelled) covers
+    what it has left. A take-profit that fired in part is no stop: its rest gets stops of its
+    own."""
     total = protected_units(strat, data)
     for o in strat.broker.orders:
-        if (o.data is data and o.alive() and o.exectype in (bt.Order.StopTrail, bt.Order.Limit)
+        if (o.data is data and o.alive() and o.exectype == bt.Order.StopTrail
                 and abs(o.executed.size) > 0):
             total += abs(o.executed.remsize)
     return total
