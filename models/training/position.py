@@ -241,6 +241,7 @@ class PositionTrainingResult:
             **self.cv.summary(),
             "final_epochs": self.final_epochs,
             "final_chosen_epochs": [self.final_epochs] * len(self.members),
+            "final_training_sharpe": list(self.training_sharpe),
             "ensemble": len(self.members),
         }
 

@@ -26,9 +26,12 @@ def fold_table_lines(result: TrainingResult | PositionTrainingResult) -> list[st
     k = len(result.members)
     if summary.get("objective") == "sharpe":
         members = f"{k} members, positions averaged; " if k > 1 else ""
+        fitted = summary.get("final_training_sharpe") or []
+        on_own = (f"; Sharpe on its training bars {', '.join(f'{x:.2f}' for x in fitted)}"
+                  if fitted else "")
         lines.append(
             f"final model: a position head, {members}trained on every window for "
-            f"{result.final_epochs} epoch(s) (median of the inner choices)"
+            f"{result.final_epochs} epoch(s) (median of the inner choices){on_own}"
         )
         return lines
     members = f"{k} members, probabilities averaged; " if k > 1 else ""

@@ -57,6 +57,8 @@ def test_a_final_network_that_does_not_fit_is_trained_again(trained):
     assert len(retried) == 1 and "from seed 1009" in retried[0]  # the first attempt's seed
     assert "training it again" in retried[0]
     assert result.training_sharpe[0] > 0.5
+    # recorded in the artifact's meta.json and shown by train
+    assert result.cv_summary()["final_training_sharpe"] == result.training_sharpe
 
 
 def test_the_kept_network_follows_the_trend_it_was_trained_on(trained):

@@ -79,6 +79,8 @@ def test_train_exits_zero_and_prints_the_fold_table(trained):
     mean = next(line for line in lines if line.split()[:1] == ["mean"])
     assert len(mean.split()) == 1 + 6  # the portfolio Sharpe of the model and of each rule
     assert "final model: a position head" in proc.stdout
+    fitted = load_artifact(out).meta["cv"]["final_training_sharpe"]
+    assert f"Sharpe on its training bars {fitted[0]:.2f}" in proc.stdout
     assert f"artifact: {out}" in proc.stdout
 
 
