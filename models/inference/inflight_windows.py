@@ -17,6 +17,7 @@ the gate rows stored as i, f, o, g so that one sigmoid covers three gates.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from bt_attention_lstm.models.nn.fused_network import FusedNetwork
@@ -76,6 +77,16 @@ class InFlightWindows:
             torch.tensor([j * L + (p - j) % L for j in range(L)], device=device)
             for p in range(L)
         ]
+        # Views into the buffers above, made once: at batch size one a torch slice costs about
+        # as much as the arithmetic on it, and a step would make ~25 of them.
+        g = self._gates
+        self._g_ifo, self._g_f, self._g_g = g[:, : 3 * H], g[:, H : 2 * H], g[:, 3 * H :]
+        self._g_i, self._g_o = g[:, :H], g[:, 2 * H : 3 * H]
+        self._h_layer = [self._h[:, k * H : (k + 1) * H] for k in range(self.layers)]
+        self._c_layer = [self._c[:, k * H : (k + 1) * H] for k in range(self.layers)]
+        self._below_and_own = [self._h[:, (k - 1) * H : (k + 1) * H] for k in range(1, self.layers)]
+        self._h_slot = [self._h[p] for p in range(L)]
+        self._c_slot = [self._c[p] for p in range(L)]
 
     def reset(self) -> None:
         """Forget every window in flight."""
@@ -85,14 +96,12 @@ class InFlightWindows:
 
     def _cell(self, layer: int) -> None:
         """nn.LSTM's cell update of ``layer`` from the pre-activations in ``self._gates``."""
-        H = self.hidden
-        g = self._gates
-        g[:, : 3 * H].sigmoid_()  # i, f, o
-        g[:, 3 * H :].tanh_()  # g
-        c = self._c[:, layer * H : (layer + 1) * H]
-        c.mul_(g[:, H : 2 * H]).addcmul_(g[:, :H], g[:, 3 * H :])
+        self._g_ifo.sigmoid_()  # i, f, o
+        self._g_g.tanh_()  # g
+        c = self._c_layer[layer]
+        c.mul_(self._g_f).addcmul_(self._g_i, self._g_g)
         torch.tanh(c, out=self._tanh_c)
-        torch.mul(g[:, 2 * H : 3 * H], self._tanh_c, out=self._h[:, layer * H : (layer + 1) * H])
+        torch.mul(self._g_o, self._tanh_c, out=self._h_layer[layer])
 
     def step(self, x: torch.Tensor, phase: int) -> None:
         """Advance every window in flight by the bar ``x`` (n_features,), already scaled.
@@ -100,18 +109,16 @@ class InFlightWindows:
         ``phase`` is the bar's index modulo seq_len; the window starting at this bar takes slot
         ``phase`` (freed by the window that finished at the previous bar).
         """
-        H = self.hidden
-        self._h[phase].zero_()
-        self._c[phase].zero_()
+        self._h_slot[phase].zero_()
+        self._c_slot[phase].zero_()
         torch.addmv(self._b0, self._w_in, x, out=self._ih)
-        torch.addmm(self._ih, self._h[:, :H], self._w_hh0_t, out=self._gates)
+        torch.addmm(self._ih, self._h_layer[0], self._w_hh0_t, out=self._gates)
         self._cell(0)
         for layer in range(1, self.layers):
-            below_and_own = self._h[:, (layer - 1) * H : (layer + 1) * H]
             w, b = self._w_cat_t[layer - 1], self._b_cat[layer - 1]
-            torch.addmm(b, below_and_own, w, out=self._gates)
+            torch.addmm(b, self._below_and_own[layer - 1], w, out=self._gates)
             self._cell(layer)
-        self._outputs.index_copy_(0, self._rows[phase], self._h[:, (self.layers - 1) * H :])
+        self._outputs.index_copy_(0, self._rows[phase], self._h_layer[-1])
 
     def finished_window(self, phase: int) -> torch.Tensor:
         """(1, seq_len, hidden) last-layer outputs of the window that ends at the bar of
@@ -119,6 +126,13 @@ class InFlightWindows:
         L = self.seq_len
         slot = (phase + 1) % L
         return self._outputs[slot * L : (slot + 1) * L].unsqueeze(0)
+
+    def outputs_array(self) -> np.ndarray:
+        """The last layer's outputs as a (slot, step, hidden) numpy view (CPU only): the
+        finished window of phase p is ``[(p + 1) % seq_len]``, as in ``finished_window``."""
+        if self.device.type != "cpu":
+            raise RuntimeError("only the CPU windows' outputs can be read as numpy")
+        return self._outputs.numpy().reshape(self.seq_len, self.seq_len, self.hidden)
 
     def logits(self, phase: int) -> torch.Tensor:
         return self.fused.tail(self.finished_window(phase))
