@@ -32,6 +32,7 @@ from bt_attention_lstm.strategies.execution.feed_book import FeedBook
 from bt_attention_lstm.strategies.execution.feed_roles import feed_name, resolve_trade_datas
 from bt_attention_lstm.strategies.execution.order_manager import OrderManager
 from bt_attention_lstm.strategies.execution.trade_record import TradeRecord
+from bt_attention_lstm.strategies.feed_lines import FeedLines
 from bt_attention_lstm.strategies.live.decision_log import DecisionLog
 from bt_attention_lstm.strategies.live.session import LiveSession
 from bt_attention_lstm.strategies.sizing import ConfidenceSizer
@@ -207,6 +208,10 @@ class AttentionLSTMStrategy(Decisions, bt.Strategy):
                 batch_size=self.p.batch_size, threads=self.p.threads, threshold=self.threshold,
                 base_rate=self.base_rate, features=self.features[data],
             )
+        self.feed_lines = {
+            data: FeedLines.of(data, self.features[data], self.signals[data])
+            for data in self.trade_datas
+        }
         sizing = self.config.sizing
         self.setsizer(ConfidenceSizer(
             threshold=self.threshold, max_position=sizing.max_position, sizing=self.sizing,
@@ -226,7 +231,12 @@ class AttentionLSTMStrategy(Decisions, bt.Strategy):
         # Portfolio value after every bar, as backtrader float datetimes: 16 bytes a bar.
         self.equity_times = array("d")
         self.equity_values = array("d")
-        self._timeframe_checked: set[int] = set()
+        # feeds whose bar spacing is still to be checked against the model's (each once)
+        self._timeframe_pending: list[bt.DataBase] = list(self.trade_datas)
+        # read every bar: resolved once (backtrader resolves attributes through __getattr__)
+        self.model_says_nothing = self.artifact.says_nothing
+        self._model_sha256 = self.artifact.weights_sha256
+        self._datetime_line = self.lines.datetime
 
     # -- public views --------------------------------------------------------------------------
     @property
@@ -257,7 +267,8 @@ class AttentionLSTMStrategy(Decisions, bt.Strategy):
         return self.orders.role(ref)
 
     def _atr(self, data: bt.DataBase) -> float:
-        return float(self.features[data].atr_ratio[0] * data.close[0])
+        lines = self.feed_lines[data]
+        return float(lines.atr_ratio[0] * lines.close[0])
 
     # -- backtrader hooks ----------------------------------------------------------------------
     def start(self) -> None:
@@ -302,21 +313,20 @@ class AttentionLSTMStrategy(Decisions, bt.Strategy):
         # backtrader waits for every feed's warm-up before next(); each feed trades from its own.
         self.next()
 
-    def _check_timeframe(self, data: bt.DataBase) -> None:
+    def _check_timeframes(self) -> None:
         """Once per feed, as soon as its bar spacing can be told (or its model is ready)."""
-        if id(data) in self._timeframe_checked:
-            return
-        if len(data) >= min(self.signals[data]._minperiod, TIMEFRAME_SAMPLE):
-            self._timeframe_checked.add(id(data))
-            warn_timeframe(data, self.artifact.meta)
+        for data in list(self._timeframe_pending):
+            if len(data) >= min(self.signals[data]._minperiod, TIMEFRAME_SAMPLE):
+                self._timeframe_pending.remove(data)
+                warn_timeframe(data, self.artifact.meta)
 
     def next(self) -> None:
-        self.equity_times.append(self.datetime[0])
+        self.equity_times.append(self._datetime_line[0])
         self.equity_values.append(self.broker.getvalue())
-        for data in self.trade_datas:
-            self._check_timeframe(data)
+        if self._timeframe_pending:
+            self._check_timeframes()
         trade_start = self.config.entry.trade_start
-        if trade_start is not None and self.datetime.datetime(0) < trade_start:
+        if trade_start is not None and self._datetime_line.datetime(0) < trade_start:
             return
         ready = [d for d in self.trade_datas if self.ready(d)]
         if not ready:
@@ -340,7 +350,7 @@ class AttentionLSTMStrategy(Decisions, bt.Strategy):
             self.decisions.decision(data.datetime.datetime(0), feed_name(data),
                                     self.live.gate.status(data), probs, action, reason,
                                     self.base_rate)
-        self.live.save(self.orders, self.artifact.weights_sha256)
+        self.live.save(self.orders, self._model_sha256)
 
     def stop(self) -> None:
         """Record positions still open at the end, valued at the last close."""

@@ -17,6 +17,7 @@ import backtrader as bt
 
 from bt_attention_lstm.strategies.execution.feed_book import EPS
 from bt_attention_lstm.strategies.execution.order_manager import PROTECTIVE_REASONS
+from bt_attention_lstm.strategies.feed_lines import FeedLines
 from bt_attention_lstm.strategies.sizing import (
     MIN_WEIGHT,
     ConfidenceSizer,
@@ -43,8 +44,10 @@ class Decisions:
     features: dict[bt.DataBase, FeatureVector]
     signals: dict[bt.DataBase, ModelSignal]
     regime_ranks: dict[bt.DataBase, TrailingRank]
+    feed_lines: dict[bt.DataBase, FeedLines]
     trade_datas: list[bt.DataBase]
     base_rate: float
+    model_says_nothing: bool
     abstaining: list[str]
     own_sizer: bool
     vol_target: bool
@@ -53,7 +56,7 @@ class Decisions:
 
     # -- inputs for the sizer -----------------------------------------------------------------
     def annual_vol(self, data: bt.DataBase) -> float:
-        per_bar = self.features[data].realized_vol_20[0]
+        per_bar = self.feed_lines[data].realized_vol[0]
         return float(per_bar * math.sqrt(self.config.sizing.periods_per_year))
 
     def regime_scale(self, data: bt.DataBase) -> float:
@@ -62,7 +65,7 @@ class Decisions:
         sizing = self.config.sizing
         if not sizing.regime_filter:
             return 1.0
-        vol_line = self.features[data].realized_vol_20
+        vol_line = self.feed_lines[data].realized_vol
         ranks = self.regime_ranks[data]
         # the data's length counts its bars (in runonce mode a line's len() is the whole array)
         ranks.catch_up(len(data), lambda ago: vol_line[-ago])
@@ -77,7 +80,7 @@ class Decisions:
             return 1.0
         inverse = {}
         for d in self.trade_datas:  # a feed still warming up (or not started) takes no share
-            vol = self.features[d].realized_vol_20[0] if self.ready(d) else float("nan")
+            vol = self.feed_lines[d].realized_vol[0] if self.ready(d) else float("nan")
             inverse[d] = 1.0 / vol if vol > 0 and math.isfinite(vol) else 0.0
         total = sum(inverse.values())
         return inverse[data] / total if total > 0 else 1.0 / len(self.trade_datas)
@@ -96,7 +99,7 @@ class Decisions:
             return SizingInputs(
                 confidence=self.edge(data), annual_vol=self.annual_vol(data),
                 risk_scale=self.regime_scale(data) * share,
-                ex_ante_vol=float(self.features[data].ex_ante_vol[0]), held=held, share=share,
+                ex_ante_vol=float(self.feed_lines[data].ex_ante_vol[0]), held=held, share=share,
             )
         return SizingInputs(
             confidence=self.edge(data), annual_vol=self.annual_vol(data),
@@ -121,14 +124,14 @@ class Decisions:
     def held_weight(self, data: bt.DataBase) -> float:
         """The strategy's own position in this data as a signed fraction of portfolio value."""
         value = self.broker.getvalue()
-        price = float(data.close[0])
+        price = float(self.feed_lines[data].close[0])
         owned = self.orders.book(data).owned
         return owned * price / value if value > 0 and price > 0 else 0.0
 
     # -- decisions ------------------------------------------------------------------------------
     def edge(self, data: bt.DataBase) -> float:
         """This bar's confidence beyond the model's base rate (what the strategy trades)."""
-        return float(self.signals[data].confidence[0]) - self.base_rate
+        return float(self.feed_lines[data].confidence[0]) - self.base_rate
 
     def ready(self, data: bt.DataBase) -> bool:
         """Whether this feed's model has its first signal (its own warm-up is over)."""
@@ -145,7 +148,7 @@ class Decisions:
         edge = self.edge(data)
         if not math.isfinite(edge):
             return "wait", "no signal"
-        if self.artifact.says_nothing:
+        if self.model_says_nothing:
             # a constant (the class prior's) is no signal, to open or to close a position,
             # whatever its sign and size: stops manage what such a model holds (adopted units)
             return "hold", "the model is the class prior: no signal to act on"
