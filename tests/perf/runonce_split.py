@@ -1,0 +1,82 @@
+"""Where the runonce ratio's extra time goes: the benchmark's runonce backtest with parts of
+``AttentionLSTMStrategy`` switched off, interleaved with the bare SMA cross, in microseconds a
+bar (docs/PERFORMANCE.md, "The runonce ratio, split"). A measurement aid, not a test.
+
+    python -m tests.perf.runonce_split [--bars 20000] [--repeat 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import backtrader as bt
+
+from bt_attention_lstm.models.data.synthetic import synthetic_market
+from bt_attention_lstm.strategies import AttentionLSTMStrategy
+from tests.perf.backtests import SmaCrossover, bare_cerebro
+from tests.perf.model_under_test import model_config_for, random_artifact
+
+# the benchmark's entry threshold for the small model's random weights (its ~250 trades), and
+# one no bar reaches (the decision runs, no order is placed)
+TRADING_THRESHOLD = 0.6509
+NO_TRADE_THRESHOLD = 0.99
+
+
+class EmptyStrategy(bt.Strategy):
+    def next(self) -> None:
+        pass
+
+
+class IndicatorsOnly(AttentionLSTMStrategy):
+    """The strategy's FeatureVector and ModelSignal, advanced every bar; no ``next``."""
+
+    def next(self) -> None:
+        pass
+
+
+class NoDecision(AttentionLSTMStrategy):
+    """``next``'s bookkeeping, without the decision."""
+
+    def _decide(self, data: bt.DataBase) -> None:
+        pass
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bars", type=int, default=20_000)
+    parser.add_argument("--repeat", type=int, default=4)
+    args = parser.parse_args()
+    df = synthetic_market(args.bars, seed=0)
+    artifact = random_artifact(df, Path(tempfile.mkdtemp()) / "model", model_config_for("small"))
+
+    def ours(cls: type[bt.Strategy], threshold: float) -> Callable[[], int]:
+        return lambda: bare_cerebro(df, cls, runonce=True, artifact=artifact, device="cpu",
+                                    threshold=threshold)
+
+    runs: dict[str, Callable[[], int]] = {
+        "bare SMA cross": lambda: bare_cerebro(df, SmaCrossover, runonce=True),
+        "empty strategy": lambda: bare_cerebro(df, EmptyStrategy, runonce=True),
+        "+ FeatureVector, ModelSignal": ours(IndicatorsOnly, NO_TRADE_THRESHOLD),
+        "+ next's bookkeeping": ours(NoDecision, NO_TRADE_THRESHOLD),
+        "+ the decision, no trades": ours(AttentionLSTMStrategy, NO_TRADE_THRESHOLD),
+        "+ trades (the benchmark's run)": ours(AttentionLSTMStrategy, TRADING_THRESHOLD),
+    }
+    best = dict.fromkeys(runs, float("inf"))
+    trades = dict.fromkeys(runs, 0)
+    for _ in range(args.repeat):
+        for name, run in runs.items():
+            start = time.perf_counter()
+            trades[name] = run()
+            best[name] = min(best[name], time.perf_counter() - start)
+    base = best["bare SMA cross"]
+    print(f"{'run':34} {'us/bar':>7} {'ratio':>6} {'trades':>6}")
+    for name, seconds in best.items():
+        print(f"{name:34} {seconds / args.bars * 1e6:7.1f} {seconds / base:6.3f} {trades[name]:6d}")
+
+
+if __name__ == "__main__":
+    main()
