@@ -4,8 +4,9 @@ Both paths scale raw feature rows with the artifact's scaler and feed windows th
 bar, so they give the same probabilities (to float rounding, <= 1e-5). Both run the
 ``FusedAttentionLSTM`` twin of the trained network (the same function, less arithmetic); the
 per-bar path keeps every window containing the latest bar in flight (``InFlightWindows`` on
-CUDA, its numpy twin ``NumpyInFlightWindows`` on the CPU, where torch's per-call cost would be
-most of a bar's work).
+CUDA; on the CPU its numpy twin ``NumpyInFlightWindows`` for small networks, where torch's
+per-call cost would be most of a bar's work, and for wider ones the torch windows with the
+window's tail finished in numpy, ``NumpyTail``).
 Calibration is already folded into each member's head (``models.training.calibration``); an
 ensemble's
 members run stacked as one network whose output is their averaged probability
