@@ -27,11 +27,11 @@ from tests.perf.backtests import bench_backtests, bench_next_mode
 from tests.perf.inference import bench_features, bench_model_paths
 from tests.perf.model_under_test import ensemble_for, model_config_for, random_artifact
 from tests.perf.report import (
-    TARGETS,
     check_targets,
     idle_estimates,
     machine_facts,
     table_lines,
+    targets_for,
     write_json,
 )
 from tests.perf.timing import market
@@ -91,7 +91,8 @@ def measure(settings: BenchmarkSettings) -> dict[str, Any]:
         results.update({f"panel_{k}": v for k, v in panel.items()})
     results.update(idle_estimates(results, len(df)))
     results["load_average_end"] = list(os.getloadavg())
-    results["targets"] = {k: {"direction": d, "value": v} for k, (d, v) in TARGETS.items()}
+    targets = targets_for(settings.model_size)
+    results["targets"] = {k: {"direction": d, "value": v} for k, (d, v) in targets.items()}
     results["targets_met"] = check_targets(results)
     return results
 
