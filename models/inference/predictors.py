@@ -231,7 +231,7 @@ class StreamingPredictor:
         self._host_np[:] = self._scratch  # float64 -> float32, as the scaler's transform
         phase = self.count % self.artifact.seq_len
         if self._numpy is not None:
-            self._numpy.step(self._host_np.astype(np.float64), phase)
+            self._numpy.step(self._host_np, phase)  # float32, as the batched path reads it
             self.count += 1
             return
         if self._x is not self._host:
