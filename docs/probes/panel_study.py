@@ -6,6 +6,7 @@ costs), per stock and for the equal-weight portfolio.
     python docs/probes/panel_study.py --holdout KO         # KO left out of training
     python docs/probes/panel_study.py --seeds 7 8 9        # one model per seed
     python docs/probes/panel_study.py --train-end 2002-12-31 --test-end 2012-12-31
+    python docs/probes/panel_study.py --ensemble 3         # three members averaged
 
 Everything comes from the package: the shipped wide close-only file (``models.datasets``),
 the default model's architecture and training configuration
@@ -44,6 +45,8 @@ def main() -> None:
     p.add_argument("--seeds", type=int, nargs="+", default=[DEFAULT_TRAIN_CONFIG.seed])
     p.add_argument("--cost-bps", type=float, default=10.0)
     p.add_argument("--allow-short", action="store_true")
+    p.add_argument("--ensemble", type=int, default=DEFAULT_TRAIN_CONFIG.ensemble,
+                   help="members averaged (default: the default model's)")
     args = p.parse_args()
     frames = load_price_panel(sample_path(PANEL))
     if args.test_end is not None:
@@ -52,7 +55,8 @@ def main() -> None:
     start = end + pd.Timedelta(days=1)
     train = [df.loc[:end] for sym, df in frames.items() if sym not in args.holdout]
     for seed in args.seeds:
-        config = dataclasses.replace(DEFAULT_TRAIN_CONFIG, seed=seed, device="cpu")
+        config = dataclasses.replace(DEFAULT_TRAIN_CONFIG, seed=seed, device="cpu",
+                                     ensemble=args.ensemble)
         with tempfile.TemporaryDirectory() as tmp:
             began = time.perf_counter()
             path, result = train_and_save(

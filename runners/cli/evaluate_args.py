@@ -20,10 +20,12 @@ backtest.py's default model; seed 1 of synthetic:default is the model backtest.p
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bt_attention_lstm.models.errors import ConfigError
 from bt_attention_lstm.runners.cli.common import FORMATS, OneLineParser, add_common_args, prog
 from bt_attention_lstm.runners.cli.trading_args import (
     add_broker_args,
@@ -53,6 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="share of each data set the model trains on (default: %(default)s)")
     e.add_argument("--seeds", type=int, default=3,
                    help="training seeds per data set (default: %(default)s)")
+    e.add_argument("--ensemble", type=int, default=None, metavar="K",
+                   help="members of the model, their positions averaged (default: the default "
+                   "model's, runners/research/default_model.py)")
     e.add_argument("--json", metavar="FILE", help="also write every figure as JSON to FILE "
                    "(nothing else is written; trained models go to the model cache, "
                    "$XDG_CACHE_HOME/bt-attention-lstm)")
@@ -64,8 +69,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def config_from_args(args: argparse.Namespace) -> EvaluateConfig:
     """The library's config for parsed flags (broker and strategy flags checked here)."""
+    from bt_attention_lstm.runners.research.default_model import DEFAULT_TRAIN_CONFIG
     from bt_attention_lstm.runners.research.evaluation import EvaluateConfig
 
+    train_config = None  # the default model's
+    if args.ensemble is not None:
+        if args.ensemble < 1:
+            raise ConfigError(f"--ensemble must be a positive integer, got {args.ensemble}")
+        train_config = dataclasses.replace(DEFAULT_TRAIN_CONFIG, device=args.device,
+                                           ensemble=args.ensemble)
     return EvaluateConfig(
         data=args.data,
         format=args.format,
@@ -75,6 +87,7 @@ def config_from_args(args: argparse.Namespace) -> EvaluateConfig:
         # periods_per_year and device are the evaluation's own per data set
         strategy_params=strategy_params(args, 252.0),
         device=args.device,
+        train_config=train_config,
         json_path=Path(args.json) if args.json else None,
         command=" ".join(["runners/evaluate.py", *sys.argv[1:]]),
         progress=not args.quiet,

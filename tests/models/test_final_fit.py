@@ -31,7 +31,7 @@ TRAIN_BARS = 2400
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     df = synthetic_market(4000, seed=5)
-    config = dataclasses.replace(DEFAULT_TRAIN_CONFIG, seed=9, device="cpu")
+    config = dataclasses.replace(DEFAULT_TRAIN_CONFIG, seed=9, device="cpu", ensemble=1)
     out = tmp_path_factory.mktemp("final-fit") / "model"
     records: list[logging.LogRecord] = []
 

@@ -3,6 +3,8 @@ trading baselines in backtrader, and one end-to-end evaluation with a tiny model
 
 from __future__ import annotations
 
+import dataclasses
+
 import json
 import math
 import subprocess
@@ -303,6 +305,7 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     [
         (["--data", "synthetic:nope"], "unknown synthetic market"),
         (["--data", "synthetic:default", "--seeds", "0"], "--seeds"),
+        (["--data", "synthetic:default", "--ensemble", "0"], "--ensemble"),
         (["--data", "synthetic:default", "--train-fraction", "0.99"], "train-fraction"),
         (["--data", "/no/such/file.csv"], "file.csv"),
     ],
@@ -312,6 +315,18 @@ def test_bad_input_is_one_line_and_exit_2(args, message):
     assert proc.returncode == 2, proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0]
+
+
+def test_ensemble_flag_sets_the_members_and_keeps_the_rest_of_the_default_config():
+    from bt_attention_lstm.runners.cli.evaluate_args import build_parser, config_from_args
+    from bt_attention_lstm.runners.research.default_model import DEFAULT_TRAIN_CONFIG
+
+    parser = build_parser()
+    assert config_from_args(parser.parse_args(["--data", "x.csv"])).train_config is None
+    args = parser.parse_args(["--data", "x.csv", "--ensemble", "1"])
+    assert config_from_args(args).train_config == dataclasses.replace(
+        DEFAULT_TRAIN_CONFIG, ensemble=1, device=args.device
+    )
 
 
 def test_help_lists_the_synthetic_markets():
