@@ -4,7 +4,6 @@ trading baselines in backtrader, and one end-to-end evaluation with a tiny model
 from __future__ import annotations
 
 import dataclasses
-
 import json
 import math
 import subprocess
