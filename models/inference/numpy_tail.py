@@ -8,8 +8,9 @@ tail runs what ``FusedAttentionLSTM.tail`` runs (single-query attention reassoci
 exact GELU, head), for a ``FusedAttentionLSTM`` or a ``StackedFusedEnsemble`` alike: a single
 network is a stack of one member, whose group norm with one group is its LayerNorm.
 
-``dtype`` is the arithmetic's: float64 for the all-numpy windows (``NumpyInFlightWindows``),
-float32 where it reads the torch windows' float32 outputs in place (``InFlightWindows``).
+``dtype`` is the arithmetic's. Both CPU per-bar paths use float32, as the batched path does: the
+all-numpy windows (``NumpyInFlightWindows``) and the torch windows' outputs read in place
+(``InFlightWindows``); float64 serves as a reference in tests.
 """
 
 from __future__ import annotations
