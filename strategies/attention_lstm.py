@@ -315,10 +315,14 @@ class AttentionLSTMStrategy(Decisions, bt.Strategy):
 
     def _check_timeframes(self) -> None:
         """Once per feed, as soon as its bar spacing can be told (or its model is ready)."""
-        for data in list(self._timeframe_pending):
+        # A new list, not list.remove: a feed's == builds a backtrader line operation.
+        pending = []
+        for data in self._timeframe_pending:
             if len(data) >= min(self.signals[data]._minperiod, TIMEFRAME_SAMPLE):
-                self._timeframe_pending.remove(data)
                 warn_timeframe(data, self.artifact.meta)
+            else:
+                pending.append(data)
+        self._timeframe_pending = pending
 
     def next(self) -> None:
         self.equity_times.append(self._datetime_line[0])

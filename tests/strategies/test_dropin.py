@@ -257,3 +257,22 @@ def test_optstrategy_results_carry_their_trades(churn: Artifact) -> None:
     # What a multi-process optimisation sends back between processes survives pickling.
     assert pickle.loads(pickle.dumps(by_threshold[0.3])) == expected
     assert isinstance(pd.DataFrame(expected).entry_time.iloc[0], pd.Timestamp)
+
+
+def test_each_feeds_bar_spacing_is_checked_once_whichever_feed_is_ready_first(
+    churn: Artifact, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two feeds of the same prices, the later one added first: the earlier one is ready first,
+    and on that bar both have the same close. The check must drop exactly that feed from its
+    pending list; a feed's == compares the lines' current values, so list.remove would drop the
+    other one, which would then never be checked."""
+    import bt_attention_lstm.strategies.attention_lstm as module
+
+    checked: list[str] = []
+    monkeypatch.setattr(module, "warn_timeframe", lambda data, meta: checked.append(data._name))
+    c = cerebro(True, True)
+    c.adddata(yahoo("nvda", "2010-02-01", "2011-12-31"), name="late")
+    c.adddata(yahoo("nvda", "2010-01-01", "2011-12-31"), name="early")
+    strategy = run(c, churn)
+    assert sorted(checked) == ["early", "late"]
+    assert strategy._timeframe_pending == []
