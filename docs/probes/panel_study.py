@@ -6,7 +6,7 @@ costs), per stock and for the equal-weight portfolio.
     python docs/probes/panel_study.py --holdout KO         # KO left out of training
     python docs/probes/panel_study.py --seeds 7 8 9        # one model per seed
     python docs/probes/panel_study.py --train-end 2002-12-31 --test-end 2012-12-31
-    python docs/probes/panel_study.py --ensemble 3         # three members averaged
+    python docs/probes/panel_study.py --ensemble 1         # one member (the default: three)
 
 Everything comes from the package: the shipped wide close-only file (``models.datasets``),
 the default model's architecture and training configuration
