@@ -1,6 +1,6 @@
 """NumpyInFlightWindows: the per-bar path on the CPU, in float32 numpy.
 
-At batch size one the network's matrices are tiny (the default model: 10 windows x 64 gates), and
+At batch size one the network's matrices are tiny (the default model: 20 windows x 192 gates), and
 each torch call costs ~8-17 us of dispatch on the development machine whatever its size: a
 per-bar step of ~30 calls spent most of its 0.4-0.6 ms there. A numpy call on arrays this small
 costs ~1-2 us. This module runs exactly what ``InFlightWindows`` runs (same windows in flight,
