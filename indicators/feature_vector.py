@@ -11,6 +11,7 @@ import backtrader as bt
 import numpy as np
 from numpy.typing import NDArray
 
+from bt_attention_lstm.indicators.line_advance import advance_lines
 from bt_attention_lstm.indicators.run_guards import refuse_exactbars
 from bt_attention_lstm.models.features.bar_follower import BarFollower
 from bt_attention_lstm.models.features.compute import DEFAULT_SPEC, feature_matrix, warmup_bars
@@ -139,6 +140,10 @@ class FeatureVector(bt.Indicator):
         )[0].tolist()
 
     # -- whole history (runonce) -----------------------------------------------------------------
+    def advance(self, size: int = 1) -> None:
+        """Runonce's per-bar step: the lines move forward in one loop (``advance_lines``)."""
+        advance_lines(self, size)
+
     def once(self, start: int, end: int) -> None:
         spec = self.p.spec
         d = self.data

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from bt_attention_lstm.indicators.feature_vector import FeatureVector, line_values, write_line
+from bt_attention_lstm.indicators.line_advance import advance_lines
 from bt_attention_lstm.indicators.run_guards import refuse_replay
 from bt_attention_lstm.models.artifact import Artifact, load_artifact
 from bt_attention_lstm.models.errors import ConfigError
@@ -158,6 +159,10 @@ class ModelSignal(bt.Indicator):
             line[0] = value
 
     # -- whole history (runonce) -----------------------------------------------------------
+    def advance(self, size: int = 1) -> None:
+        """Runonce's per-bar step: the lines move forward in one loop (``advance_lines``)."""
+        advance_lines(self, size)
+
     def once(self, start: int, end: int) -> None:
         # backtrader calls once(minperiod - 1, minperiod) even when the feed is shorter than
         # minperiod: only bars that exist can be predicted.

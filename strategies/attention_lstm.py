@@ -220,6 +220,8 @@ class AttentionLSTMStrategy(Decisions, bt.Strategy):
             allow_short=self.config.entry.allow_short,
         ))
         self.own_sizer = True  # set in start(): cerebro.addsizer replaces it after __init__
+        # the sizer whose target weight vol_target trades to (None: the config's rule)
+        self.target_sizer: ConfidenceSizer | None = None
         warmup = max((s._minperiod for s in self.signals.values()), default=0)
         self.decisions = DecisionLog(self.config.live.decision_log)
         self.live = LiveSession(self.config.live, self.datas, warmup, self.decisions)
@@ -237,6 +239,8 @@ class AttentionLSTMStrategy(Decisions, bt.Strategy):
         self.model_says_nothing = self.artifact.says_nothing
         self._model_sha256 = self.artifact.weights_sha256
         self._datetime_line = self.lines.datetime
+        self._trade_start = self.config.entry.trade_start
+        self._all_ready = False  # every traded feed past its warm-up (it stays so)
 
     # -- public views --------------------------------------------------------------------------
     @property
@@ -281,6 +285,8 @@ class AttentionLSTMStrategy(Decisions, bt.Strategy):
         # vol_target resizes positions through its own sizer only: another sizer cannot size
         # a difference, so with it the target just opens and closes positions.
         self.own_sizer = isinstance(sizer, ConfidenceSizer) and sizer.p.sizing == self.sizing
+        self.target_sizer = (sizer if isinstance(sizer, ConfidenceSizer)
+                             and sizer.p.sizing == "vol_target" else None)
         sizing = self.config.sizing
         if self.vol_target:
             logger.info(
@@ -329,15 +335,22 @@ class AttentionLSTMStrategy(Decisions, bt.Strategy):
         self.equity_values.append(self.broker.getvalue())
         if self._timeframe_pending:
             self._check_timeframes()
-        trade_start = self.config.entry.trade_start
+        trade_start = self._trade_start
         if trade_start is not None and self._datetime_line.datetime(0) < trade_start:
             return
-        ready = [d for d in self.trade_datas if self.ready(d)]
-        if not ready:
-            return
+        if self._all_ready:
+            ready = self.trade_datas
+        else:
+            ready = [d for d in self.trade_datas if self.ready(d)]
+            if not ready:
+                return
+            self._all_ready = len(ready) == len(self.trade_datas)
         self.bars_seen += 1
-        if any(self.getposition(d).size for d in self.trade_datas):
-            self.bars_in_market += 1
+        getposition = self.broker.getposition
+        for d in self.trade_datas:
+            if getposition(d).size:
+                self.bars_in_market += 1
+                break
         for data in ready:
             self._decide(data)
 

@@ -10,9 +10,11 @@ flags with it); a bad value raises ``ConfigError`` naming the param in backticks
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from bt_attention_lstm.models.artifact import Artifact
@@ -114,6 +116,11 @@ class SizingConfig:
     @property
     def vol_target(self) -> bool:
         return self.rule == VOL_TARGET
+
+    @cached_property
+    def annualiser(self) -> float:
+        """sqrt(periods_per_year): per-bar volatility x this = annual volatility."""
+        return math.sqrt(self.periods_per_year)
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,7 @@ class Decisions:
     model_says_nothing: bool
     abstaining: list[str]
     own_sizer: bool
+    target_sizer: ConfidenceSizer | None
     vol_target: bool
     broker: Any
     getsizer: Any
@@ -57,7 +58,7 @@ class Decisions:
     # -- inputs for the sizer -----------------------------------------------------------------
     def annual_vol(self, data: bt.DataBase) -> float:
         per_bar = self.feed_lines[data].realized_vol[0]
-        return float(per_bar * math.sqrt(self.config.sizing.periods_per_year))
+        return float(per_bar * self.config.sizing.annualiser)
 
     def regime_scale(self, data: bt.DataBase) -> float:
         """``regime_scale`` when volatility is in its top quantile of the last
@@ -65,13 +66,13 @@ class Decisions:
         sizing = self.config.sizing
         if not sizing.regime_filter:
             return 1.0
-        vol_line = self.feed_lines[data].realized_vol
-        ranks = self.regime_ranks[data]
-        # the data's length counts its bars (in runonce mode a line's len() is the whole array)
-        ranks.catch_up(len(data), lambda ago: vol_line[-ago])
-        if ranks.finite < VOL_HISTORY_MIN:
-            return 1.0
-        rank = ranks.share_at_or_below(float(vol_line[0]))
+        lines = self.feed_lines[data]
+        vol_line = lines.realized_vol
+        # The feed's bars: len(data) is its first line's, the close's (an indicator line's
+        # len() in runonce mode is the whole array).
+        rank = self.regime_ranks[data].rank(len(lines.close), float(vol_line[0]),
+                                            lambda ago: vol_line[-ago], VOL_HISTORY_MIN)
+        # NaN (too few readings to rank against) compares False: no cut
         return sizing.regime_scale if rank >= sizing.regime_quantile else 1.0
 
     def risk_share(self, data: bt.DataBase) -> float:
@@ -110,9 +111,8 @@ class Decisions:
         """vol_target's signed target weight for this bar (NaN while undefined): the sizer's,
         so that the decision to trade and the order's size agree."""
         inputs = self.sizing_inputs(data)
-        sizer = self.getsizer()
-        if isinstance(sizer, ConfidenceSizer) and sizer.p.sizing == "vol_target":
-            return sizer.target_weight(inputs)
+        if self.target_sizer is not None:
+            return self.target_sizer.target_weight(inputs)
         sizing = self.config.sizing
         return vol_target_weight(
             inputs.confidence, inputs.ex_ante_vol, target_vol=sizing.target_vol,
@@ -180,9 +180,10 @@ class Decisions:
         owned = self.orders.book(data).owned
         current = self.held_weight(data)
         band = self.config.sizing.rebalance_band
-        what = f"target weight {target:+.3f}, held {current:+.3f}"
         if not needs_rebalance(target, current, band):
-            return "hold", f"{what}: within the band of {band:g}"
+            return "hold", (f"target weight {target:+.3f}, held {current:+.3f}: "
+                            f"within the band of {band:g}")
+        what = f"target weight {target:+.3f}, held {current:+.3f}"
         long = target > 0
         if abs(owned) >= EPS and (abs(target) < MIN_WEIGHT or (owned > 0) != long):
             # close first: a flip enters the other side on a later bar, from flat

@@ -45,6 +45,24 @@ class TrailingRank:
             self._push(float(reading(ago)))
         self._bars = bars
 
+    def rank(self, bars: int, latest: float, reading: Callable[[int], float],
+             min_finite: int = 1) -> float:
+        """The regime filter's one call a bar: catch up to the feed's ``bars``-th bar, whose
+        reading the caller holds (``latest``), and return its ``share_at_or_below``; NaN while
+        the window holds fewer than ``min_finite`` finite readings. One new bar (every bar of a
+        backtest) is a single insertion."""
+        if bars == self._bars + 1:
+            self._push(latest)
+            self._bars = bars
+        else:
+            self.catch_up(bars, reading)
+        ordered = self._sorted
+        if len(ordered) < min_finite:
+            return math.nan
+        if not ordered or math.isnan(latest):
+            return 0.0
+        return bisect.bisect_right(ordered, latest) / len(ordered)
+
     def share_at_or_below(self, value: float) -> float:
         """Share of the window's finite readings <= ``value`` (0 for a NaN value or an empty
         window)."""

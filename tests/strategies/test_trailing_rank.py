@@ -43,3 +43,27 @@ def test_refuses_a_feed_that_goes_back() -> None:
     rank.catch_up(3, lambda ago: 1.0)
     with pytest.raises(ValueError, match="went back"):
         rank.catch_up(2, lambda ago: 1.0)
+
+
+@pytest.mark.parametrize("lookback", [1, 20, 252])
+def test_rank_equals_catch_up_then_share_and_is_nan_below_the_minimum(lookback: int) -> None:
+    """``rank`` (the regime filter's one call a bar) gives what ``catch_up`` then
+    ``share_at_or_below`` give, and NaN while fewer than ``min_finite`` readings are finite."""
+    rng = np.random.default_rng(2)
+    values = rng.lognormal(-4.0, 0.5, 600)
+    values[:25] = np.nan
+    values[rng.choice(600, 30, replace=False)] = np.nan
+    one_call, reference = TrailingRank(lookback), TrailingRank(lookback)
+    bars = 0
+    while bars < len(values):
+        bars = min(len(values), bars + int(rng.choice([1, 1, 1, 3, lookback + 2])))
+
+        def reading(ago: int, end: int = bars) -> float:
+            return float(values[end - 1 - ago])
+
+        got = one_call.rank(bars, float(values[bars - 1]), reading, min_finite=20)
+        reference.catch_up(bars, reading)
+        if reference.finite < 20:
+            assert np.isnan(got)
+        else:
+            assert got == reference.share_at_or_below(values[bars - 1])
