@@ -68,8 +68,7 @@ class Decisions:
             return 1.0
         lines = self.feed_lines[data]
         vol_line = lines.realized_vol
-        # The feed's bars: len(data) is its first line's, the close's (an indicator line's
-        # len() in runonce mode is the whole array).
+        # the feed's bars: len(data) is the length of its first line, the close
         rank = self.regime_ranks[data].rank(len(lines.close), float(vol_line[0]),
                                             lambda ago: vol_line[-ago], VOL_HISTORY_MIN)
         # NaN (too few readings to rank against) compares False: no cut
