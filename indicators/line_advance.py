@@ -4,7 +4,9 @@ In runonce mode backtrader calls ``advance()`` on every indicator of the strateg
 (``Strategy._oncepost``). ``Indicator.advance`` goes through ``Lines.advance`` to each
 ``LineBuffer.advance``, which moves the index through a property: about 0.2 us a line, 6-7 us a
 bar for the FeatureVector's and the ModelSignal's 29 lines, a tenth of a bare SMA cross's whole
-bar. This does the same two increments on the buffers directly.
+bar. This does the same two increments on the buffers directly. It writes backtrader's own
+buffer fields (``_idx``, ``lencount``), so it is tied to the pinned backtrader (setup.cfg);
+tests/indicators/test_line_advance.py compares it with ``Indicator.advance`` bar by bar.
 """
 
 from __future__ import annotations

@@ -87,6 +87,10 @@ class InFlightWindows:
         self._below_and_own = [self._h[:, (k - 1) * H : (k + 1) * H] for k in range(1, self.layers)]
         self._h_slot = [self._h[p] for p in range(L)]
         self._c_slot = [self._c[p] for p in range(L)]
+        # the same outputs as numpy (slot, step, hidden), sharing their memory: float32 CPU
+        # windows only
+        on_cpu_f32 = device.type == "cpu" and dtype == torch.float32
+        self._outputs_np = self._outputs.numpy().reshape(L, L, H) if on_cpu_f32 else None
 
     def reset(self) -> None:
         """Forget every window in flight."""
@@ -127,12 +131,12 @@ class InFlightWindows:
         slot = (phase + 1) % L
         return self._outputs[slot * L : (slot + 1) * L].unsqueeze(0)
 
-    def outputs_array(self) -> np.ndarray:
-        """The last layer's outputs as a (slot, step, hidden) numpy view (CPU only): the
-        finished window of phase p is ``[(p + 1) % seq_len]``, as in ``finished_window``."""
-        if self.device.type != "cpu":
-            raise RuntimeError("only the CPU windows' outputs can be read as numpy")
-        return self._outputs.numpy().reshape(self.seq_len, self.seq_len, self.hidden)
+    def finished_window_array(self, phase: int) -> np.ndarray:
+        """``finished_window`` as a (seq_len, hidden) float32 numpy view, for a tail run in
+        numpy (CPU windows only)."""
+        if self._outputs_np is None:
+            raise RuntimeError("only float32 CPU windows' outputs can be read as numpy")
+        return self._outputs_np[(phase + 1) % self.seq_len]
 
     def logits(self, phase: int) -> torch.Tensor:
         return self.fused.tail(self.finished_window(phase))

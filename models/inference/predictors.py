@@ -198,10 +198,9 @@ class StreamingPredictor:
         # The torch windows on the CPU finish each bar's window with the tail in numpy, reading
         # their float32 outputs in place: at batch size one, torch's ~18 tail calls cost more
         # in dispatch than their arithmetic.
-        self._cpu_tail: tuple[NumpyTail, np.ndarray] | None = None
-        if self._windows is not None and self.device.type == "cpu" and not cuda_graphs:
-            outputs = self._windows.outputs_array()
-            self._cpu_tail = (NumpyTail(self.model, np.float32), outputs)
+        self._cpu_tail = (NumpyTail(self.model, np.float32)
+                          if self._windows is not None and self.device.type == "cpu"
+                          and not cuda_graphs else None)
         n_features = artifact.feature_spec.n_features
         self._mean = artifact.scaler.mean
         self._scale = artifact.scaler.scale
@@ -253,8 +252,7 @@ class StreamingPredictor:
         if self._numpy is not None:
             return self._numpy.probabilities(phase)
         if self._cpu_tail is not None:
-            tail, outputs = self._cpu_tail
-            return tail.probabilities(outputs[(phase + 1) % self.artifact.seq_len])
+            return self._cpu_tail.probabilities(self._torch_windows().finished_window_array(phase))
         if self._graphs:
             probs = self._graph_probs[phase]
         else:

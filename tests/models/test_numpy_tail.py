@@ -56,4 +56,4 @@ def test_a_wide_network_runs_torch_windows_and_the_float32_numpy_tail(tmp_path: 
     predictor = StreamingPredictor(load_artifact(tmp_path / "m"), "cpu")
     assert predictor._numpy is None and predictor._windows is not None
     assert predictor._cpu_tail is not None
-    assert predictor._cpu_tail[0].dtype == np.float32
+    assert predictor._cpu_tail.dtype == np.float32
