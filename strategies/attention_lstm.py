@@ -222,6 +222,7 @@ class AttentionLSTMStrategy(Decisions, bt.Strategy):
         self.own_sizer = True  # set in start(): cerebro.addsizer replaces it after __init__
         # the sizer whose target weight vol_target trades to (None: the config's rule)
         self.target_sizer: ConfidenceSizer | None = None
+        self.precomputed_targets = {}  # runonce: filled by once() (see precompute_targets)
         warmup = max((s._minperiod for s in self.signals.values()), default=0)
         self.decisions = DecisionLog(self.config.live.decision_log)
         self.live = LiveSession(self.config.live, self.datas, warmup, self.decisions)
@@ -308,6 +309,10 @@ class AttentionLSTMStrategy(Decisions, bt.Strategy):
                 "out of sample): its confidence is a constant, so no position will be opened",
                 self.artifact.path,
             )
+
+    def once(self, start: int, end: int) -> None:
+        # runonce only: backtrader calls it once the indicators have filled their lines
+        self.precompute_targets()
 
     def notify_order(self, order: bt.Order) -> None:
         self.orders.notify_order(order)

@@ -14,6 +14,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 import backtrader as bt
+import numpy as np
 
 from bt_attention_lstm.strategies.execution.feed_book import EPS
 from bt_attention_lstm.strategies.execution.order_manager import PROTECTIVE_REASONS
@@ -24,8 +25,9 @@ from bt_attention_lstm.strategies.sizing import (
     SizingInputs,
     needs_rebalance,
     vol_target_weight,
+    vol_target_weights,
 )
-from bt_attention_lstm.strategies.trailing_rank import TrailingRank
+from bt_attention_lstm.strategies.trailing_rank import TrailingRank, trailing_ranks
 
 if TYPE_CHECKING:
     from bt_attention_lstm.indicators.feature_vector import FeatureVector
@@ -35,6 +37,10 @@ if TYPE_CHECKING:
     from bt_attention_lstm.strategies.execution.order_manager import OrderManager
 
 VOL_HISTORY_MIN = 20  # finite volatility readings the regime filter needs to rank against
+# what a bar's target weight is computed from: a subclass that overrides one of them keeps the
+# per-bar computation (precompute_targets would not see its override)
+BAR_INPUTS = ("edge", "annual_vol", "regime_scale", "book_share", "sizing_inputs",
+              "bar_target_weight")
 
 
 class Decisions:
@@ -51,6 +57,7 @@ class Decisions:
     abstaining: list[str]
     own_sizer: bool
     target_sizer: ConfidenceSizer | None
+    precomputed_targets: dict[bt.DataBase, list[float]]
     vol_target: bool
     broker: Any
     getsizer: Any
@@ -108,7 +115,15 @@ class Decisions:
 
     def target_weight(self, data: bt.DataBase) -> float:
         """vol_target's signed target weight for this bar (NaN while undefined): the sizer's,
-        so that the decision to trade and the order's size agree."""
+        so that the decision to trade and the order's size agree. Read from the weights
+        ``precompute_targets`` computed in a runonce backtest, computed here otherwise."""
+        targets = self.precomputed_targets.get(data)
+        if targets is not None:
+            return targets[len(self.feed_lines[data].close) - 1]
+        return self.bar_target_weight(data)
+
+    def bar_target_weight(self, data: bt.DataBase) -> float:
+        """``target_weight`` from this bar's sizing inputs."""
         inputs = self.sizing_inputs(data)
         if self.target_sizer is not None:
             return self.target_sizer.target_weight(inputs)
@@ -119,6 +134,47 @@ class Decisions:
             risk_scale=inputs.risk_scale, share=inputs.share,
             threshold=self.config.entry.threshold, allow_short=self.config.entry.allow_short,
         )
+
+    def precompute_targets(self) -> None:
+        """runonce: every bar's target weight at once, from the indicators' finished lines
+        (backtrader calls the strategy's ``once`` after their ``once``), equal to
+        ``bar_target_weight`` to the bit (tests pin it), so that a bar reads one number.
+        Only where a bar's weight is a function of its own feed's lines: vol_target, one
+        traded feed (several feeds share the book as they warm up), the sizing inputs and the
+        sizer's weight this class's own (a subclass's override keeps its per-bar call)."""
+        self.precomputed_targets = {}
+        sizer = self.target_sizer
+        if (not self.vol_target or len(self.trade_datas) != 1
+                or any(getattr(type(self), name) is not getattr(Decisions, name)
+                       for name in BAR_INPUTS)
+                or sizer is not None
+                and type(sizer).target_weight is not ConfidenceSizer.target_weight):
+            return
+        data = self.trade_datas[0]
+        lines = self.feed_lines[data]
+        columns = [np.array(line.array, dtype=np.float64)
+                   for line in (lines.confidence, lines.ex_ante_vol, lines.realized_vol)]
+        if len({len(column) for column in columns} | {len(lines.close.array)}) != 1:
+            return  # not a preloaded run's finished lines: decide bar by bar
+        confidence, sigma, realized_vol = columns
+        sizing, entry = self.config.sizing, self.config.entry
+        risk_scale: np.ndarray | float = 1.0
+        if sizing.regime_filter:
+            ranks = trailing_ranks(realized_vol, sizing.regime_lookback, VOL_HISTORY_MIN)
+            risk_scale = np.where(ranks >= sizing.regime_quantile, sizing.regime_scale, 1.0)
+        share = self.book_share()  # 1 with one feed
+        if sizer is not None:
+            p = sizer.p
+            rule = dict(target_vol=p.target_vol, max_leverage=p.max_leverage,
+                        periods_per_year=p.periods_per_year, threshold=p.threshold,
+                        allow_short=p.allow_short)
+        else:
+            rule = dict(target_vol=sizing.target_vol, max_leverage=sizing.max_leverage,
+                        periods_per_year=sizing.periods_per_year, threshold=entry.threshold,
+                        allow_short=entry.allow_short)
+        weights = vol_target_weights(confidence - self.base_rate, sigma,
+                                     risk_scale=risk_scale * share, share=share, **rule)
+        self.precomputed_targets[data] = weights.tolist()
 
     def held_weight(self, data: bt.DataBase) -> float:
         """The strategy's own position in this data as a signed fraction of portfolio value."""

@@ -13,6 +13,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 import backtrader as bt
+import numpy as np
 
 from bt_attention_lstm.models.portfolio.vol_targeting import TARGET_VOL, VolTarget
 
@@ -61,6 +62,41 @@ def vol_target_weight(
     rule = _vol_target(target_vol, max_leverage * max(0.0, share), periods_per_year)
     scaled = edge * max(0.0, min(1.0, risk_scale))
     return rule.weight(scaled, sigma)
+
+
+def vol_target_weights(
+    edge: np.ndarray,
+    ex_ante_vol: np.ndarray,
+    *,
+    target_vol: float = TARGET_VOL,
+    max_leverage: float = 1.0,
+    periods_per_year: float = 252.0,
+    risk_scale: np.ndarray | float = 1.0,
+    share: float = 1.0,
+    threshold: float = 0.0,
+    allow_short: bool = False,
+) -> np.ndarray:
+    """``vol_target_weight`` at every bar at once (arrays of edges, sigmas and risk scales):
+    the same operations in the same order, so equal to it to the bit (a strategy's runonce
+    backtest precomputes its targets with it)."""
+    e = np.asarray(edge, dtype=np.float64)
+    sigma = np.asarray(ex_ante_vol, dtype=np.float64)
+    rule = _vol_target(target_vol, max_leverage * max(0.0, share), periods_per_year)
+    # max(0.0, min(1.0, r)) as Python evaluates it (a NaN scale counts as 1)
+    r = np.asarray(risk_scale, dtype=np.float64)
+    r = np.where(r < 1.0, r, 1.0)
+    r = np.where(r > 0.0, r, 0.0)
+    sig = sigma * math.sqrt(rule.periods_per_year)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        scale = np.where(sig > 0, rule.target_vol / sig, 0.0)
+        w = (e * r) * scale
+    limit = rule.max_leverage
+    w = np.where(np.isnan(w), w, np.minimum(np.maximum(w, -limit), limit))
+    # the scalar rule's early returns, the first one last (it wins)
+    w[~np.isfinite(sig)] = np.nan
+    w[(np.abs(e) < threshold) | ((e < 0) & (not allow_short))] = 0.0
+    w[~np.isfinite(e)] = np.nan
+    return w
 
 
 @lru_cache(maxsize=64)

@@ -13,6 +13,9 @@ import math
 from collections import deque
 from collections.abc import Callable
 
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
 
 class TrailingRank:
     """The last ``lookback`` readings of one line (its own bar counting), and their finite
@@ -78,3 +81,32 @@ class TrailingRank:
             old = self._window.popleft()
             if math.isfinite(old):
                 del self._sorted[bisect.bisect_left(self._sorted, old)]
+
+
+RANK_CHUNK = 4096  # bars compared at a time: a (chunk x lookback) boolean block stays small
+
+
+def trailing_ranks(values: np.ndarray, lookback: int, min_finite: int = 1) -> np.ndarray:
+    """``TrailingRank.rank`` at every bar of a finished line, at once: bar t's reading ranked
+    among the line's readings t-lookback+1..t (fewer at the start), NaN while fewer than
+    ``min_finite`` of them are finite, 0 for a NaN reading. Equal to the per-bar rank to the
+    bit: the same integer counts, divided once."""
+    if lookback < 1:
+        raise ValueError(f"`lookback` must be >= 1, got {lookback}")
+    v = np.asarray(values, dtype=np.float64)
+    n = v.shape[0]
+    finite = np.isfinite(v)
+    # NaN compares False: a non-finite reading in the window never counts as at or below
+    window_values = np.concatenate([np.full(lookback - 1, np.nan), np.where(finite, v, np.nan)])
+    finite_so_far = np.concatenate([[0], np.cumsum(finite, dtype=np.int64)])
+    counts = finite_so_far[1:] - finite_so_far[np.maximum(np.arange(n) - lookback + 1, 0)]
+    at_or_below = np.empty(n, dtype=np.int64)
+    windows = sliding_window_view(window_values, lookback)
+    for start in range(0, n, RANK_CHUNK):
+        stop = min(n, start + RANK_CHUNK)
+        block = windows[start:stop] <= v[start:stop, None]
+        at_or_below[start:stop] = block.sum(axis=1)
+    ranks = np.where(counts > 0, at_or_below / np.maximum(counts, 1), 0.0)
+    ranks[np.isnan(v)] = 0.0
+    ranks[counts < min_finite] = np.nan
+    return ranks

@@ -97,7 +97,9 @@ class FeedBook:
 
     def protection_pending(self) -> bool:
         """Protective orders created but not yet accepted cannot be cancelled this bar."""
-        return any(o.status in (o.Created, o.Submitted) for o in self.protective)
+        # most bars (flat) have none: skip building the generator
+        return bool(self.protective) and any(o.status in (o.Created, o.Submitted)
+                                             for o in self.protective)
 
     def coverage(self) -> float:
         """Units covered by live protective groups (each group counts once)."""

@@ -58,10 +58,10 @@ class LiveSession:
 
         Returns (action, reason) when one of them decides this bar, else None.
         """
-        if not self.gate.is_open(data):
-            return "wait", f"feed {self.gate.status(data)}: no orders until LIVE"
         book = orders.book(data)
-        if data.islive():
+        if data.islive():  # a backtest's feed is always open (FeedGate)
+            if not self.gate.is_open(data):
+                return "wait", f"feed {self.gate.status(data)}: no orders until LIVE"
             gap = self.gate.gap(data)
             if gap:
                 self.event(book, gap, warning=True)
