@@ -222,7 +222,8 @@ class AttentionLSTMStrategy(Decisions, bt.Strategy):
         self.own_sizer = True  # set in start(): cerebro.addsizer replaces it after __init__
         # the sizer whose target weight vol_target trades to (None: the config's rule)
         self.target_sizer: ConfidenceSizer | None = None
-        self.precomputed_targets = {}  # runonce: filled by once() (see precompute_targets)
+        # runonce: filled by once() (see precompute_targets)
+        self.precomputed_targets, self.precomputed_regime = {}, {}
         warmup = max((s._minperiod for s in self.signals.values()), default=0)
         self.decisions = DecisionLog(self.config.live.decision_log)
         self.live = LiveSession(self.config.live, self.datas, warmup, self.decisions)

@@ -58,6 +58,7 @@ class Decisions:
     own_sizer: bool
     target_sizer: ConfidenceSizer | None
     precomputed_targets: dict[bt.DataBase, list[float]]
+    precomputed_regime: dict[bt.DataBase, list[float]]
     vol_target: bool
     broker: Any
     getsizer: Any
@@ -74,6 +75,9 @@ class Decisions:
         if not sizing.regime_filter:
             return 1.0
         lines = self.feed_lines[data]
+        scales = self.precomputed_regime.get(data)
+        if scales is not None:  # runonce: precompute_targets ranked every bar at once
+            return scales[len(lines.close) - 1]
         vol_line = lines.realized_vol
         # the feed's bars: len(data) is the length of its first line, the close
         rank = self.regime_ranks[data].rank(len(lines.close), float(vol_line[0]),
@@ -136,13 +140,13 @@ class Decisions:
         )
 
     def precompute_targets(self) -> None:
-        """runonce: every bar's target weight at once, from the indicators' finished lines
-        (backtrader calls the strategy's ``once`` after their ``once``), equal to
-        ``bar_target_weight`` to the bit (tests pin it), so that a bar reads one number.
+        """runonce: every bar's target weight (and regime scale) at once, from the indicators'
+        finished lines (backtrader calls the strategy's ``once`` after their ``once``), equal to
+        the per-bar ones to the bit (tests pin it), so that a bar reads one number.
         Only where a bar's weight is a function of its own feed's lines: vol_target, one
         traded feed (several feeds share the book as they warm up), the sizing inputs and the
         sizer's weight this class's own (a subclass's override keeps its per-bar call)."""
-        self.precomputed_targets = {}
+        self.precomputed_targets, self.precomputed_regime = {}, {}
         sizer = self.target_sizer
         if (not self.vol_target or len(self.trade_datas) != 1
                 or any(getattr(type(self), name) is not getattr(Decisions, name)
@@ -162,6 +166,9 @@ class Decisions:
         if sizing.regime_filter:
             ranks = trailing_ranks(realized_vol, sizing.regime_lookback, VOL_HISTORY_MIN)
             risk_scale = np.where(ranks >= sizing.regime_quantile, sizing.regime_scale, 1.0)
+            # the sizer's inputs read it too: a TrailingRank not fed every bar would catch up
+            # over its whole window at each order
+            self.precomputed_regime[data] = risk_scale.tolist()
         share = self.book_share()  # 1 with one feed
         if sizer is not None:
             p = sizer.p

@@ -96,17 +96,27 @@ def test_vol_target_weights_equal_the_per_bar_weight(
 # -- in a backtest ---------------------------------------------------------------------------------
 class TargetProbe(AttentionLSTMStrategy):
     """Every bar, each traded feed's weight as the decision reads it beside the one computed
-    from the bar's own inputs."""
+    from the bar's own inputs, and its regime scale beside one from a trailing rank of its own
+    fed every bar."""
 
     def __init__(self) -> None:
         super().__init__()
         self.pairs: list[tuple[float, float]] = []
+        self.regime_pairs: list[tuple[float, float]] = []
+        self.own_ranks = {d: TrailingRank(self.config.sizing.regime_lookback)
+                          for d in self.trade_datas}
 
     def next(self) -> None:
         super().next()
+        sizing = self.config.sizing
         for data in self.trade_datas:
+            vol = self.feed_lines[data].realized_vol
+            rank = self.own_ranks[data].rank(len(data), float(vol[0]),
+                                             lambda ago, line=vol: line[-ago], VOL_HISTORY_MIN)
             if self.ready(data):
                 self.pairs.append((self.target_weight(data), self.bar_target_weight(data)))
+                expected = sizing.regime_scale if rank >= sizing.regime_quantile else 1.0
+                self.regime_pairs.append((self.regime_scale(data), expected))
 
 
 class OwnRegime(TargetProbe):
@@ -146,14 +156,13 @@ def run_probe(artifact: Path, strategy: type[TargetProbe] = TargetProbe, *,
 def test_runonce_reads_precomputed_weights_equal_to_the_per_bar_ones(tiny_artifact: Path) -> None:
     strat = run_probe(tiny_artifact)
     data = strat.trade_datas[0]
-    assert list(strat.precomputed_targets) == [data]
+    assert list(strat.precomputed_targets) == list(strat.precomputed_regime) == [data]
     assert len(strat.pairs) > 1_000
     assert all(same(read, computed) for read, computed in strat.pairs)
+    assert all(read == expected for read, expected in strat.regime_pairs)
+    assert {read for read, _ in strat.regime_pairs} == {0.5, 1.0}  # the filter cut some bars
     weights = np.array([read for read, _ in strat.pairs])
     assert (weights > 0).any() and (weights < 0).any()  # the tiny model's signal moves
-    # the regime filter cuts some bars' risk, so its rank is part of what was compared
-    vol = np.array(strat.feed_lines[data].realized_vol.array)
-    assert (trailing_ranks(vol, 252, VOL_HISTORY_MIN) >= 0.9).sum() > 50
 
 
 def test_a_sizer_of_the_users_sets_the_precomputed_rule(tiny_artifact: Path) -> None:
@@ -183,7 +192,9 @@ def test_the_per_bar_weight_stays_where_it_cannot_be_precomputed(
     else:
         kwargs["sizing"] = "confidence"
     strat = run_probe(tiny_artifact, **kwargs)
-    assert strat.precomputed_targets == {}
+    assert strat.precomputed_targets == strat.precomputed_regime == {}
     if case != "entry/exit rules":
         assert len(strat.pairs) > 1_000
         assert all(same(read, computed) for read, computed in strat.pairs)
+    if case != "own regime":
+        assert all(read == expected for read, expected in strat.regime_pairs)
