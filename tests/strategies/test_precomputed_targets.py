@@ -198,3 +198,15 @@ def test_the_per_bar_weight_stays_where_it_cannot_be_precomputed(
         assert all(same(read, computed) for read, computed in strat.pairs)
     if case != "own regime":
         assert all(read == expected for read, expected in strat.regime_pairs)
+
+
+def test_precomputed_weights_read_no_later_bar(tiny_artifact: Path) -> None:
+    """Causality: the weights precomputed over a feed that ends earlier equal the first bars'
+    weights of the longer feed (a bar's weight reads no bar after it)."""
+    short = run_probe(tiny_artifact, datas=[yahoo(end="2005-06-30")])
+    full = run_probe(tiny_artifact)
+    (short_targets,), (full_targets,) = (s.precomputed_targets.values() for s in (short, full))
+    (short_regime,), (full_regime,) = (s.precomputed_regime.values() for s in (short, full))
+    assert 500 < len(short_targets) < len(full_targets)
+    assert all(same(a, b) for a, b in zip(short_targets, full_targets, strict=False))
+    assert short_regime == full_regime[:len(short_regime)]
