@@ -104,11 +104,21 @@ def _yfinance_history(sym: str, start: str | None, end: str | None, timeout: flo
     yf_logger = logging.getLogger("yfinance")
     previous = yf_logger.level
     yf_logger.setLevel(logging.CRITICAL)
+    debug: Any = None
+    hidden = True
     try:
         import yfinance as yf  # lazy: slow import, and only needed to download
 
         kwargs: dict[str, Any] = {"interval": "1d", "auto_adjust": False, "actions": False,
-                                  "timeout": timeout, "raise_errors": True}
+                                  "timeout": timeout}
+        # yfinance's errors must raise: its config says so since 1.x (`raise_errors` is
+        # deprecated there, and would fail every download once it is gone)
+        debug = getattr(getattr(yf, "config", None), "debug", None)
+        if debug is not None and hasattr(debug, "hide_exceptions"):
+            hidden, debug.hide_exceptions = debug.hide_exceptions, False
+        else:
+            debug = None
+            kwargs["raise_errors"] = True
         if start is None:
             kwargs["period"] = "max"
         else:
@@ -123,6 +133,8 @@ def _yfinance_history(sym: str, start: str | None, end: str | None, timeout: flo
         raise DataError(f"could not download {sym}: {reason} {hint}") from None
     finally:
         yf_logger.setLevel(previous)
+        if debug is not None:
+            debug.hide_exceptions = hidden
     if raw is None or len(raw) == 0:
         raise DataError(f"could not download {sym}: no rows returned {hint}")
     return raw

@@ -521,7 +521,7 @@ def test_fingerprint_stable_and_sensitive(orcl):
 
 
 def test_download_offline_fails_fast_with_clear_error(tmp_path, monkeypatch):
-    pytest.importorskip("yfinance")
+    yf = pytest.importorskip("yfinance")
     # Route every request to a closed local port: offline, whatever network this machine has.
     for var in ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "https_proxy", "http_proxy",
                 "all_proxy"):
@@ -534,6 +534,9 @@ def test_download_offline_fails_fast_with_clear_error(tmp_path, monkeypatch):
                         timeout=5)
     assert time.monotonic() - t0 < 20
     assert not list(tmp_path.iterdir())  # nothing half-written
+    if hasattr(getattr(yf, "config", None), "debug"):
+        # yfinance's own setting, turned off to make its errors raise, is the user's again
+        assert yf.config.debug.hide_exceptions is True
 
 
 def _fake_history(rows: int):
