@@ -131,13 +131,19 @@ class Decisions:
         inputs = self.sizing_inputs(data)
         if self.target_sizer is not None:
             return self.target_sizer.target_weight(inputs)
-        sizing = self.config.sizing
-        return vol_target_weight(
-            inputs.confidence, inputs.ex_ante_vol, target_vol=sizing.target_vol,
-            max_leverage=sizing.max_leverage, periods_per_year=sizing.periods_per_year,
-            risk_scale=inputs.risk_scale, share=inputs.share,
-            threshold=self.config.entry.threshold, allow_short=self.config.entry.allow_short,
-        )
+        return vol_target_weight(inputs.confidence, inputs.ex_ante_vol,
+                                 risk_scale=inputs.risk_scale, share=inputs.share,
+                                 **self.vol_target_rule())
+
+    def vol_target_rule(self) -> dict[str, Any]:
+        """The settings of vol_target's weight: the sizer's when it sizes to a target, else the
+        strategy's own."""
+        if self.target_sizer is not None:
+            return self.target_sizer.vol_target_rule()
+        sizing, entry = self.config.sizing, self.config.entry
+        return {"target_vol": sizing.target_vol, "max_leverage": sizing.max_leverage,
+                "periods_per_year": sizing.periods_per_year, "threshold": entry.threshold,
+                "allow_short": entry.allow_short}
 
     def precompute_targets(self) -> None:
         """runonce: every bar's target weight (and regime scale) at once, from the indicators'
@@ -161,7 +167,7 @@ class Decisions:
         if len({len(column) for column in columns} | {len(lines.close.array)}) != 1:
             return  # not a preloaded run's finished lines: decide bar by bar
         confidence, sigma, realized_vol = columns
-        sizing, entry = self.config.sizing, self.config.entry
+        sizing = self.config.sizing
         risk_scale: np.ndarray | float = 1.0
         if sizing.regime_filter:
             ranks = trailing_ranks(realized_vol, sizing.regime_lookback, VOL_HISTORY_MIN)
@@ -170,17 +176,9 @@ class Decisions:
             # over its whole window at each order
             self.precomputed_regime[data] = risk_scale.tolist()
         share = self.book_share()  # 1 with one feed
-        if sizer is not None:
-            p = sizer.p
-            rule = dict(target_vol=p.target_vol, max_leverage=p.max_leverage,
-                        periods_per_year=p.periods_per_year, threshold=p.threshold,
-                        allow_short=p.allow_short)
-        else:
-            rule = dict(target_vol=sizing.target_vol, max_leverage=sizing.max_leverage,
-                        periods_per_year=sizing.periods_per_year, threshold=entry.threshold,
-                        allow_short=entry.allow_short)
         weights = vol_target_weights(confidence - self.base_rate, sigma,
-                                     risk_scale=risk_scale * share, share=share, **rule)
+                                     risk_scale=risk_scale * share, share=share,
+                                     **self.vol_target_rule())
         self.precomputed_targets[data] = weights.tolist()
 
     def held_weight(self, data: bt.DataBase) -> float:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from functools import lru_cache
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import backtrader as bt
 import numpy as np
@@ -76,24 +76,18 @@ def vol_target_weights(
     threshold: float = 0.0,
     allow_short: bool = False,
 ) -> np.ndarray:
-    """``vol_target_weight`` at every bar at once (arrays of edges, sigmas and risk scales):
-    the same operations in the same order, so equal to it to the bit (a strategy's runonce
-    backtest precomputes its targets with it)."""
+    """``vol_target_weight`` at every bar at once (arrays of edges, sigmas and risk scales),
+    through ``VolTarget.weights`` (whose ``weight`` is its per-bar twin): equal to it to the bit
+    (a strategy's runonce backtest precomputes its targets with it)."""
     e = np.asarray(edge, dtype=np.float64)
-    sigma = np.asarray(ex_ante_vol, dtype=np.float64)
     rule = _vol_target(target_vol, max_leverage * max(0.0, share), periods_per_year)
     # max(0.0, min(1.0, r)) as Python evaluates it (a NaN scale counts as 1)
     r = np.asarray(risk_scale, dtype=np.float64)
     r = np.where(r < 1.0, r, 1.0)
     r = np.where(r > 0.0, r, 0.0)
-    sig = sigma * math.sqrt(rule.periods_per_year)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        scale = np.where(sig > 0, rule.target_vol / sig, 0.0)
-        w = (e * r) * scale
-    limit = rule.max_leverage
-    w = np.where(np.isnan(w), w, np.minimum(np.maximum(w, -limit), limit))
+    with np.errstate(invalid="ignore"):  # an infinite edge (set to NaN below) times 0
+        w = rule.weights(e * r, ex_ante_vol)
     # the scalar rule's early returns, the first one last (it wins)
-    w[~np.isfinite(sig)] = np.nan
     w[(np.abs(e) < threshold) | ((e < 0) & (not allow_short))] = 0.0
     w[~np.isfinite(e)] = np.nan
     return w
@@ -202,19 +196,18 @@ class ConfidenceSizer(bt.Sizer):
         ("allow_short", False),
     )
 
+    def vol_target_rule(self) -> dict[str, Any]:
+        """This sizer's settings of ``vol_target_weight`` (keywords)."""
+        p = self.p
+        return {"target_vol": p.target_vol, "max_leverage": p.max_leverage,
+                "periods_per_year": p.periods_per_year, "threshold": p.threshold,
+                "allow_short": p.allow_short}
+
     def target_weight(self, inputs: SizingInputs) -> float:
         """The signed ``vol_target`` weight for these inputs (NaN while undefined)."""
-        return vol_target_weight(
-            inputs.confidence,
-            inputs.ex_ante_vol,
-            target_vol=self.p.target_vol,
-            max_leverage=self.p.max_leverage,
-            periods_per_year=self.p.periods_per_year,
-            risk_scale=inputs.risk_scale,
-            share=inputs.share,
-            threshold=self.p.threshold,
-            allow_short=self.p.allow_short,
-        )
+        return vol_target_weight(inputs.confidence, inputs.ex_ante_vol,
+                                 risk_scale=inputs.risk_scale, share=inputs.share,
+                                 **self.vol_target_rule())
 
     def _getsizing(
         self, comminfo: bt.CommInfoBase, cash: float, data: bt.DataBase, isbuy: bool

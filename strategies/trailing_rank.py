@@ -59,12 +59,9 @@ class TrailingRank:
             self._bars = bars
         else:
             self.catch_up(bars, reading)
-        ordered = self._sorted
-        if len(ordered) < min_finite:
+        if len(self._sorted) < min_finite:
             return math.nan
-        if not ordered or math.isnan(latest):
-            return 0.0
-        return bisect.bisect_right(ordered, latest) / len(ordered)
+        return self.share_at_or_below(latest)
 
     def share_at_or_below(self, value: float) -> float:
         """Share of the window's finite readings <= ``value`` (0 for a NaN value or an empty
